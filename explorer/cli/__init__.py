@@ -1,0 +1,49 @@
+"""The ``explorer`` command. Each sub-command lives in its own module of this package.
+
+A sub-command module defines ``add_parser(subparsers)``, which adds its parser and sets
+``func=run`` (a function taking the parsed namespace and returning an exit status). The modules only
+parse, call the engine and print; the logic is in the engine. Errors the user can cause are
+``ExplorerError``s: printed as one line on stderr, exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from explorer import __version__
+from explorer.errors import ExplorerError
+
+# Sub-command modules, in the order --help lists them.
+COMMANDS = ("gui", "info", "generate", "mix", "convert", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="explorer",
+        description="Explore StyleGAN models: with no command, opens the window on the bundled model.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"explorer.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv or ["gui"])
+    try:
+        return int(args.func(args) or 0)
+    except ExplorerError as exc:
+        print(f"explorer {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"explorer {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
