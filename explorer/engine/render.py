@@ -1,0 +1,84 @@
+"""(model, state) -> image. The one rendering path shared by the CLI, the window and the video renderer."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from explorer.engine.images import to_uint8
+from explorer.engine.latents import MappingCache, state_wplus
+from explorer.engine.state import State
+from explorer.formats import Model
+
+
+def input_transform(translate: tuple[float, float], rotate_deg: float) -> torch.Tensor:
+    """The matrix that goes into ``synthesis.input.transform`` for a user translate (image widths) and
+    rotate (degrees): the inverse of [[cos a, sin a, tx], [-sin a, cos a, ty], [0, 0, 1]], as gen_images.py."""
+    a = math.radians(rotate_deg)
+    m = np.array(
+        [[math.cos(a), math.sin(a), translate[0]], [-math.sin(a), math.cos(a), translate[1]], [0.0, 0.0, 1.0]]
+    )
+    return torch.from_numpy(np.linalg.inv(m)).float()
+
+
+class Renderer:
+    """Renders states with one model, keeping the mapping cache warm between calls.
+
+    Not thread-safe: the window gives one renderer to its render worker thread.
+    """
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.generator = model.generator
+        self.mapping_cache = MappingCache(self.generator)
+
+    @property
+    def device(self) -> torch.device:
+        return self.generator.mapping.w_avg.device
+
+    def wplus(self, state: State) -> torch.Tensor:
+        """[num_ws, w_dim] W+ of a state."""
+        return state_wplus(self.mapping_cache, state)
+
+    def synthesize(self, wplus: torch.Tensor, state: State) -> torch.Tensor:
+        """W+ [N, num_ws, w_dim] -> float image [N, C, H, W], with ``state``'s noise and transform."""
+        g = self.generator
+        transform = None
+        if g.has_input_transform and state.has_transform:
+            transform = input_transform(state.translate, state.rotate).to(self.device)
+        noise_generator = None
+        if state.noise_mode == "random":
+            noise_generator = torch.Generator(device=self.device).manual_seed(state.noise_seed)
+        with torch.inference_mode():
+            return g.synthesis(
+                wplus.to(self.device),
+                noise_mode=state.noise_mode,
+                noise_strength=state.noise_strength,
+                noise_generator=noise_generator,
+                input_transform=transform,
+            )
+
+    def render_float(self, state: State) -> torch.Tensor:
+        """[1, C, H, W] float image of a state."""
+        return self.synthesize(self.wplus(state)[None], state)
+
+    def render(self, state: State) -> np.ndarray:
+        """[H, W, C] uint8 image of a state."""
+        return to_uint8(self.render_float(state))[0]
+
+    def render_many(self, states: Sequence[State]) -> torch.Tensor:
+        """[N, C, H, W] for many states, batched through synthesis where noise and transform agree."""
+        out: list[torch.Tensor | None] = [None] * len(states)
+        groups: dict[tuple, list[int]] = {}
+        for i, s in enumerate(states):
+            key = (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate)
+            groups.setdefault(key, []).append(i)
+        for indices in groups.values():
+            wplus = torch.stack([self.wplus(states[i]) for i in indices])
+            images = self.synthesize(wplus, states[indices[0]])
+            for i, image in zip(indices, images):
+                out[i] = image
+        return torch.stack(out)  # type: ignore[arg-type]
