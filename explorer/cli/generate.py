@@ -1,0 +1,109 @@
+"""``explorer generate``: images for seeds (or projected W+), as NVIDIA's gen_images.py writes them.
+
+Every PNG carries its recipe (state JSON, model name and sha256), so it can be reopened in the window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from explorer.cli.common import (
+    add_device_arg,
+    add_network_arg,
+    check_writable,
+    parse_int_list,
+    parse_pair,
+    pick_device,
+    resolve_network,
+)
+from explorer.engine.images import to_uint8, to_uint16
+from explorer.engine.latents import load_wplus_file
+from explorer.engine.recipe import recipe_for, write_png
+from explorer.engine.render import Renderer
+from explorer.engine.state import NOISE_MODES, Latent, State
+from explorer.errors import UsageError
+from explorer.fileio import atomic_write
+from explorer.formats import load_model
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("generate", help="render images for seeds or W+ files", description=__doc__)
+    add_network_arg(parser)
+    parser.add_argument("--seeds", help="seed list, e.g. 0-3,7")
+    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
+    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
+    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
+    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
+    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
+    parser.add_argument("--projected-w", type=Path, help="W+ file (projected_w.npz or .npy): writes projNN.png")
+    parser.add_argument("--state", type=Path, help="start from a saved state JSON (flags override its fields)")
+    parser.add_argument("--save-ws", action="store_true", help="also write seedNNNN.npy (float32 [num_ws, w_dim])")
+    parser.add_argument("--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth (default 8)")
+    parser.add_argument("--outdir", type=Path, required=True, help="output folder")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_device_arg(parser)
+    parser.set_defaults(func=run)
+
+
+def base_state(args) -> State:
+    """The state from --state, with every given flag applied on top."""
+    state = State.load(args.state) if args.state else State()
+    changes = {}
+    if args.trunc is not None:
+        changes["psi"] = args.trunc
+    if args.trunc_cutoff is not None:
+        changes["cutoff"] = args.trunc_cutoff
+    if args.class_idx is not None:
+        changes["class_idx"] = args.class_idx
+    if args.noise_mode is not None:
+        changes["noise_mode"] = args.noise_mode
+    if args.noise_seed is not None:
+        changes["noise_seed"] = args.noise_seed
+    if args.translate is not None:
+        changes["translate"] = parse_pair(args.translate, "--translate")
+    if args.rotate is not None:
+        changes["rotate"] = args.rotate
+    try:
+        return state.replace(**changes)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(args) -> int:
+    if args.seeds is None and args.projected_w is None and args.state is None:
+        raise UsageError("give --seeds, --projected-w or --state")
+    state = base_state(args)
+    model = load_model(resolve_network(args.network), pick_device(args.device))
+    g = model.generator
+    if g.c_dim and args.class_idx is None and args.state is None:
+        raise UsageError(f"this model is conditional ({g.c_dim} classes): give --class 0..{g.c_dim - 1}")
+    if g.c_dim and not 0 <= state.class_idx < g.c_dim:
+        raise UsageError(f"--class {state.class_idx} is out of range 0..{g.c_dim - 1}")
+    if state.has_transform and not g.has_input_transform:
+        print("note: this model has no input transform; --translate/--rotate are ignored")
+
+    jobs: list[tuple[str, State]] = []
+    if args.projected_w is not None:
+        for i, w in enumerate(load_wplus_file(args.projected_w)):
+            jobs.append((f"proj{i:02d}", state.replace(a=Latent(w_plus=w.tolist()), mix=())))
+    if args.seeds is not None:
+        jobs += [(f"seed{seed:04d}", state.replace(a=Latent(seed=seed))) for seed in parse_int_list(args.seeds)]
+    elif args.projected_w is None:
+        jobs.append((f"seed{state.a.seed:04d}", state))
+
+    for name, _ in jobs:
+        check_writable(args.outdir / f"{name}.png", args.force)
+    renderer = Renderer(model)
+    for name, job_state in jobs:
+        image = renderer.render_float(job_state)
+        pixels = to_uint16(image)[0] if args.bit_depth == 16 else to_uint8(image)[0]
+        write_png(args.outdir / f"{name}.png", pixels, recipe_for(job_state, model))
+        if args.save_ws:
+            with atomic_write(args.outdir / f"{name}.npy") as handle:
+                np.save(handle, renderer.wplus(job_state).cpu().numpy().astype(np.float32))
+        print(f"{args.outdir / name}.png")
+    return 0
