@@ -1,0 +1,548 @@
+"""Reading a training run directory from outside the trainer, while the trainer is still writing it. Qt-free.
+
+The monitor window, ``explorer monitor`` and tests all look at a run the same way: through the files the
+trainer leaves in ``<outdir>/<NNNNN>-<desc>/`` (NVIDIA's layout, see docs/notes-training.md):
+``training_options.json``, ``log.txt``, ``stats.jsonl`` (one JSON object per tick, each statistic a
+``{"num", "mean", "std"}``), ``metric-<name>.jsonl``, ``reals.png``, ``fakes_init.png``,
+``fakesNNNNNN.png`` and ``network-snapshot-NNNNNN.<ext>``. Nothing here talks to the trainer process
+directly, so a monitor can attach to a run started by anybody, finished or not, and closing the monitor
+never disturbs the run.
+
+Why incremental: stats.jsonl grows by a line per tick for days; re-reading it every second would make
+polling cost grow with the run. ``JsonlTail`` remembers the byte offset and keeps a partial last line
+(the trainer may be half-way through writing it) until its newline arrives.
+
+Steering is by files too: a graceful stop is the file ``stop-request`` (the trainer finishes the tick,
+writes a snapshot and exits); resuming and starting are ``python -m explorer train ...`` in a detached
+process (``start_detached``) so the run outlives the window that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from explorer.errors import ExplorerError
+from explorer.fileio import atomic_write_text
+
+STATS_FILE = "stats.jsonl"
+LOG_FILE = "log.txt"
+OPTIONS_FILE = "training_options.json"
+STOP_FILE = "stop-request"
+# Files a trainer may keep while it runs, holding its pid (the first that exists wins).
+PID_FILES = ("train.pid", "running.pid", "pid")
+# Markers a trainer may leave when it ends on purpose (finished or stopped on request).
+DONE_FILES = ("finished", "done")
+
+_FAKES = re.compile(r"^fakes(\d{6})\.png$")
+_SNAPSHOT = re.compile(r"^network-snapshot-(\d{6})\.(safetensors|pkl)$")
+_METRIC = re.compile(r"^metric-(.+)\.jsonl$")
+_KIMG_IN_NAME = re.compile(r"(\d{6})")
+
+
+class RunDirError(ExplorerError):
+    """A folder that is not a training run: one line naming it."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path.name or self.path}: {' '.join(reason.split())}")
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """A run dir has the options file or stats or the log (a run that just started may have only one)."""
+    path = Path(path)
+    return path.is_dir() and any((path / name).is_file() for name in (OPTIONS_FILE, STATS_FILE, LOG_FILE))
+
+
+def check_run_dir(path: str | Path) -> Path:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise RunDirError(path, "no such folder")
+    if not path.is_dir():
+        raise RunDirError(path, "is a file, not a training-run folder")
+    if not is_run_dir(path):
+        raise RunDirError(path, f"is not a training-run folder (no {OPTIONS_FILE}, {STATS_FILE} or {LOG_FILE})")
+    return path
+
+
+# ------------------------------------------------------------------------------------------ jsonl tail
+
+
+class JsonlTail:
+    """Reads only the new complete lines of a growing JSON-lines file.
+
+    A file that shrinks (rewritten by a resumed trainer, say) is read again from the start and
+    ``reset`` is set so the caller can drop what it had. Lines that are not JSON are counted in
+    ``bad_lines`` and skipped: a monitor must keep going past one damaged line.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.offset = 0
+        self._partial = b""
+        self.bad_lines = 0
+        self.reset = False
+
+    def read_new(self) -> list[dict]:
+        self.reset = False
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return []
+        if size < self.offset:
+            self.offset, self._partial, self.reset = 0, b"", True
+        if size == self.offset:
+            return []
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read(size - self.offset)
+        except OSError:
+            return []
+        self.offset += len(chunk)
+        data = self._partial + chunk
+        *lines, self._partial = data.split(b"\n")
+        rows = []
+        for line in lines:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                self.bad_lines += 1
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+            else:
+                self.bad_lines += 1
+        return rows
+
+
+def stat_value(row: dict, name: str) -> float | None:
+    """The mean of statistic ``name`` in one stats.jsonl row (NVIDIA's {"num","mean","std"}), or a plain number."""
+    value = row.get(name)
+    if isinstance(value, dict):
+        value = value.get("mean")
+    if isinstance(value, (int, float)) and value == value:  # drop NaN, which pyqtgraph cannot draw
+        return float(value)
+    return None
+
+
+# ------------------------------------------------------------------------------------------ snapshots
+
+
+@dataclass
+class Snapshot:
+    """One point of the timeline: the fixed-seed fakes grid and/or the network saved at ``kimg``.
+
+    ``kimg`` is -1 for ``fakes_init.png`` (before any training).
+    """
+
+    kimg: int
+    fakes: Path | None = None
+    network: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return "init" if self.kimg < 0 else f"{self.kimg} kimg"
+
+
+def list_snapshots(run_dir: str | Path) -> list[Snapshot]:
+    """Every fakes grid and network snapshot in the folder, by kimg (init first)."""
+    run_dir = Path(run_dir)
+    by_kimg: dict[int, Snapshot] = {}
+    try:
+        names = os.listdir(run_dir)
+    except OSError:
+        return []
+    for name in names:
+        if name == "fakes_init.png":
+            by_kimg.setdefault(-1, Snapshot(-1)).fakes = run_dir / name
+        elif m := _FAKES.match(name):
+            by_kimg.setdefault(int(m.group(1)), Snapshot(int(m.group(1)))).fakes = run_dir / name
+        elif m := _SNAPSHOT.match(name):
+            snap = by_kimg.setdefault(int(m.group(1)), Snapshot(int(m.group(1))))
+            # Prefer our native format when both exist (it opens without unpickling).
+            if snap.network is None or name.endswith(".safetensors"):
+                snap.network = run_dir / name
+    return [by_kimg[k] for k in sorted(by_kimg)]
+
+
+# ------------------------------------------------------------------------------------------- the reader
+
+
+@dataclass
+class Series:
+    """One plotted statistic: x in kimg, y its per-tick mean."""
+
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Update:
+    """What changed since the previous ``RunReader.poll()``, so the monitor redraws only that."""
+
+    new_rows: int = 0
+    stats_reset: bool = False
+    metrics_changed: bool = False
+    snapshots_changed: bool = False
+    log_changed: bool = False
+    options_changed: bool = False
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.new_rows or self.stats_reset or self.metrics_changed or self.snapshots_changed
+                    or self.log_changed or self.options_changed)
+
+
+class RunReader:
+    """Everything the monitor shows about one run dir, kept up to date by ``poll()``.
+
+    ``series[name]`` holds every statistic seen in stats.jsonl against ``Progress/kimg``;
+    ``metrics[name]`` holds metric results against the kimg of the snapshot they measured.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.options: dict = {}
+        self.series: dict[str, Series] = {}
+        self.metrics: dict[str, Series] = {}
+        self.rows = 0
+        self.last_row: dict = {}
+        self.snapshots: list[Snapshot] = []
+        self._stats = JsonlTail(self.run_dir / STATS_FILE)
+        self._metric_tails: dict[str, JsonlTail] = {}
+        self._options_mtime: float | None = None
+        self._snap_key: tuple = ()
+        self._log_key: tuple = ()
+
+    # -- polling
+
+    def poll(self) -> Update:
+        update = Update()
+        update.options_changed = self._poll_options()
+        rows = self._stats.read_new()
+        if self._stats.reset:
+            self.series.clear()
+            self.rows, self.last_row = 0, {}
+            update.stats_reset = True
+        for row in rows:
+            self._add_row(row)
+        update.new_rows = len(rows)
+        update.metrics_changed = self._poll_metrics()
+        update.snapshots_changed = self._poll_snapshots()
+        update.log_changed = self._poll_log()
+        return update
+
+    def _poll_options(self) -> bool:
+        path = self.run_dir / OPTIONS_FILE
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return False
+        if mtime == self._options_mtime:
+            return False
+        try:
+            options = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return False  # half-written; try again next poll
+        self._options_mtime = mtime
+        self.options = options if isinstance(options, dict) else {}
+        return True
+
+    def _add_row(self, row: dict) -> None:
+        kimg = stat_value(row, "Progress/kimg")
+        if kimg is None:
+            return
+        if self.rows and kimg < self.kimg:
+            # A resumed run restarts at its last snapshot and re-trains the ticks after it: drop those.
+            for series in self.series.values():
+                keep = sum(1 for x in series.x if x < kimg)
+                del series.x[keep:], series.y[keep:]
+        for name in row:
+            value = stat_value(row, name)
+            if value is None or name == "timestamp":
+                continue
+            series = self.series.setdefault(name, Series())
+            series.x.append(kimg)
+            series.y.append(value)
+        self.rows += 1
+        self.last_row = row
+
+    def _poll_metrics(self) -> bool:
+        changed = False
+        try:
+            names = [n for n in os.listdir(self.run_dir) if _METRIC.match(n)]
+        except OSError:
+            return False
+        for name in sorted(names):
+            tail = self._metric_tails.setdefault(name, JsonlTail(self.run_dir / name))
+            for row in tail.read_new():
+                results = row.get("results")
+                snapshot = str(row.get("snapshot_pkl") or row.get("snapshot") or "")
+                m = _KIMG_IN_NAME.search(Path(snapshot).name)
+                if not isinstance(results, dict) or not m:
+                    continue
+                for metric, value in results.items():
+                    if isinstance(value, (int, float)):
+                        series = self.metrics.setdefault(metric, Series())
+                        series.x.append(float(int(m.group(1))))
+                        series.y.append(float(value))
+                        changed = True
+        return changed
+
+    def _poll_snapshots(self) -> bool:
+        snapshots = list_snapshots(self.run_dir)
+        key = tuple((s.kimg, s.fakes, s.network, _mtime(s.fakes)) for s in snapshots)
+        if key == self._snap_key:
+            return False
+        self._snap_key, self.snapshots = key, snapshots
+        return True
+
+    def _poll_log(self) -> bool:
+        path = self.run_dir / LOG_FILE
+        try:
+            st = path.stat()
+            key = (st.st_size, st.st_mtime)
+        except OSError:
+            key = ()
+        if key == self._log_key:
+            return False
+        self._log_key = key
+        return True
+
+    # -- derived facts
+
+    @property
+    def kimg(self) -> float:
+        return stat_value(self.last_row, "Progress/kimg") or 0.0
+
+    @property
+    def total_kimg(self) -> float | None:
+        """The run's length from training_options.json (NVIDIA's ``total_kimg``, or ``kimg``)."""
+        for key in ("total_kimg", "kimg"):
+            value = self.options.get(key)
+            if isinstance(value, (int, float)) and value > 0:
+                return float(value)
+        return None
+
+    @property
+    def sec_per_kimg(self) -> float | None:
+        """Recent speed: from the last ticks' clock (robust to one slow tick), else the trainer's own figure."""
+        clock = self.series.get("Timing/total_sec")
+        if clock and len(clock.y) >= 2:
+            n = min(len(clock.y), 5)
+            dk = clock.x[-1] - clock.x[-n]
+            dt = clock.y[-1] - clock.y[-n]
+            if dk > 0 and dt > 0:
+                return dt / dk
+        return stat_value(self.last_row, "Timing/sec_per_kimg")
+
+    @property
+    def eta_seconds(self) -> float | None:
+        total, speed = self.total_kimg, self.sec_per_kimg
+        if total is None or speed is None:
+            return None
+        return max(0.0, (total - self.kimg) * speed)
+
+    @property
+    def latest_fakes(self) -> Path | None:
+        for snap in reversed(self.snapshots):
+            if snap.fakes is not None:
+                return snap.fakes
+        return None
+
+    @property
+    def latest_network(self) -> Path | None:
+        for snap in reversed(self.snapshots):
+            if snap.network is not None:
+                return snap.network
+        return None
+
+    def log_tail(self, max_lines: int = 200, max_bytes: int = 64 * 1024) -> str:
+        """The end of log.txt (at most ``max_bytes`` read, whatever the log's size)."""
+        path = self.run_dir / LOG_FILE
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - max_bytes))
+                data = handle.read()
+        except OSError:
+            return ""
+        text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        lines = text.split("\n")
+        if size > max_bytes:
+            lines = lines[1:]  # the first line is probably cut
+        # Progress bars redraw with bare carriage returns; keep only what the line ended as.
+        lines = [line.rsplit("\r", 1)[-1] for line in lines]
+        return "\n".join(lines[-max_lines:]).rstrip("\n")
+
+    def status(self, process_running: bool | None = None) -> str:
+        """'running', 'stopping', 'finished' or 'stopped' (see ``run_status``)."""
+        return run_status(self.run_dir, self.kimg, self.total_kimg, self.sec_per_tick(), process_running)
+
+    def sec_per_tick(self) -> float | None:
+        return stat_value(self.last_row, "Timing/sec_per_tick")
+
+
+def _mtime(path: Path | None) -> float | None:
+    try:
+        return path.stat().st_mtime if path is not None else None
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------------------------------ run status
+
+
+def read_pid(run_dir: str | Path) -> int | None:
+    for name in PID_FILES:
+        try:
+            text = (Path(run_dir) / name).read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        try:
+            return int(json.loads(text)["pid"]) if text.startswith("{") else int(text.split()[0])
+        except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
+            continue
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on Linux also: is a Python process, guarding against pid reuse)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if cmdline.exists():
+        try:
+            text = cmdline.read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # a zombie has finished
+            return False
+        return b"python" in text.lower() or b"explorer" in text.lower()
+    return True
+
+
+def run_status(
+    run_dir: str | Path,
+    kimg: float = 0.0,
+    total_kimg: float | None = None,
+    sec_per_tick: float | None = None,
+    process_running: bool | None = None,
+) -> str:
+    """Decide whether a run is going, from what is on disk.
+
+    Evidence, strongest first: ``process_running`` (the caller started the process and can ask it);
+    the pid file the trainer keeps while it runs; otherwise recent writes to stats.jsonl / log.txt
+    (within three ticks, and at least two minutes, since a tick can be slow). Not running then means
+    'finished' when the kimg target was reached or the trainer left a done marker, else 'stopped'
+    (stopped on request, killed, or crashed: the log says which; all can be resumed).
+    """
+    run_dir = Path(run_dir)
+    running = process_running
+    if running is None:
+        pid = read_pid(run_dir)
+        if pid is not None:
+            running = pid_alive(pid)
+        else:
+            newest = max((_mtime(run_dir / n) or 0.0) for n in (STATS_FILE, LOG_FILE))
+            window = max(120.0, 3 * (sec_per_tick or 0.0))
+            running = newest > 0 and time.time() - newest < window
+    if running:
+        return "stopping" if (run_dir / STOP_FILE).exists() else "running"
+    if (total_kimg is not None and kimg >= total_kimg) or any((run_dir / n).exists() for n in DONE_FILES):
+        return "finished"
+    return "stopped"
+
+
+# --------------------------------------------------------------------------------------------- control
+
+
+def request_stop(run_dir: str | Path) -> Path:
+    """Ask the trainer to finish its tick, write a snapshot and exit (it polls for this file)."""
+    path = Path(run_dir) / STOP_FILE
+    atomic_write_text(path, f"requested {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    return path
+
+
+def train_command(args: list[str]) -> list[str]:
+    """``python -m explorer train ARGS`` with this interpreter (so a venv's trainer is the one run)."""
+    return [sys.executable, "-m", "explorer", "train", *args]
+
+
+def resume_command(run_dir: str | Path) -> list[str]:
+    return train_command(["--resume", str(run_dir)])
+
+
+def start_detached(argv: list[str], console_log: str | Path, cwd: str | Path | None = None) -> subprocess.Popen:
+    """Start ``argv`` in its own session so it outlives the window; stdout/stderr go to ``console_log``.
+
+    The console log matters when the trainer fails before it has a run dir (a bad option, a broken
+    dataset): that one line is all the user will get, so the dialog shows it.
+    """
+    console_log = Path(console_log)
+    console_log.parent.mkdir(parents=True, exist_ok=True)
+    kwargs: dict = {}
+    if sys.platform == "win32":
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+    else:
+        kwargs["start_new_session"] = True
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    with open(console_log, "ab") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=str(cwd) if cwd else None, env=env, **kwargs)
+
+
+def run_dirs_in(outdir: str | Path) -> list[Path]:
+    """The numbered run folders (``NNNNN-desc``) in an output folder, oldest number first."""
+    outdir = Path(outdir)
+    try:
+        entries = [p for p in outdir.iterdir() if p.is_dir() and re.match(r"^\d+-", p.name)]
+    except OSError:
+        return []
+    return sorted(entries, key=lambda p: int(p.name.split("-", 1)[0]))
+
+
+def format_duration(seconds: float | None) -> str:
+    """'3 h 12 min', '45 s', '2 d 4 h': precision a person reads at a glance."""
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s"
+    hours, m = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {m:02d} min"
+    days, h = divmod(hours, 24)
+    return f"{days} d {h} h"
