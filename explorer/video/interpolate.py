@@ -1,0 +1,218 @@
+"""From timeline positions to what synthesis needs: W+ rows plus the noise / transform settings.
+
+Kinds of interpolation (``Timeline.kind``), always row by row over W+ and always after each segment's
+easing has reshaped its local time:
+
+- ``linear``: a straight line in W+ between the keyframes' final W+ (truncation and mixing included).
+  Truncation is affine, so a psi sweep or a mix sweep on fixed seeds is the same as interpolating psi or
+  the mix weights themselves.
+- ``slerp``: between two *seed keyframes* (A, and B if mixed, are plain integer seeds; same class) the
+  seeds' z are interpolated on the great circle, mapped, then truncated with the interpolated per-row psi
+  and mixed with the interpolated weights: the walk stays where the mapping network was trained.
+  Any other segment (imported W+, fractional seed-pad positions, a class change) falls back to linear in W.
+- ``cubic``: a Catmull-Rom spline in W+ through all keyframes (gen_video.py's feel). Tangents are
+  finite differences over *time*, so segments of different lengths still join with a continuous velocity;
+  for equal durations it is the uniform Catmull-Rom. Without loop the ends use a duplicated end point
+  (a gentle start and stop); with loop the spline is periodic, so the video loops seamlessly.
+
+Scalars that go to synthesis rather than into W+ (noise strength, translate, rotate) follow the same
+curve: Catmull-Rom for ``cubic``, straight lines otherwise. When looping, the closing segment's rotation
+continues to the first keyframe's angle on the nearest winding (0, 120, 240 closes through 360, not
+back through 120). Discrete fields (noise mode and seed, class) are the segment's first keyframe's.
+
+A frame that sits exactly on a keyframe is the keyframe's own state, so it renders bitwise as
+``Renderer.render(keyframe.state)`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explorer.engine.latents import class_vector, seed_to_z
+from explorer.engine.render import Renderer
+from explorer.engine.state import Latent, State
+from explorer.errors import UsageError
+from explorer.video.easing import ease
+from explorer.video.timeline import FramePos, Timeline
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What one frame synthesizes: ``wplus`` [num_ws, w_dim] with ``settings``' noise and transform.
+
+    ``keyframe`` is the keyframe's index when the frame sits on one; then ``settings`` is that keyframe's
+    state, and the renderer synthesizes it alone (batch of one) to match ``Renderer.render`` bitwise.
+    """
+
+    wplus: torch.Tensor
+    settings: State
+    keyframe: int | None = None
+
+    @property
+    def settings_key(self) -> tuple:
+        """Frames with equal keys can share one synthesis call."""
+        s = self.settings
+        return (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate)
+
+
+class CurvePath:
+    """A curve through K keyframe values (tensors [K, ...]) with one piece per segment.
+
+    ``offset`` is added to the first keyframe's value where the loop closes (rotation windings).
+    """
+
+    def __init__(self, points: torch.Tensor, durations: list[float], loop: bool, cubic: bool,
+                 offset: torch.Tensor | None = None):
+        k = points.shape[0]
+        count = k if loop else k - 1
+        offset = torch.zeros_like(points[0]) if offset is None else offset.to(points.dtype)
+        nxt = [(i + 1) % k for i in range(count)]
+        self.cubic = cubic
+        self.start = points[:count]
+        self.end = points[nxt].clone()
+        if loop and count:
+            self.end[-1] += offset
+        if not cubic or count == 0:
+            return
+        tangents = []
+        for j in range(k):
+            if loop:
+                prev = points[j - 1] - offset if j == 0 else points[j - 1]
+                after = points[0] + offset if j == k - 1 else points[j + 1]
+                span = durations[j - 1] + durations[j]
+            else:
+                prev = points[max(j - 1, 0)]
+                after = points[min(j + 1, k - 1)]
+                span = durations[max(j - 1, 0)] + durations[min(j, k - 2)]
+            tangents.append((after - prev) / span if span > 0 else torch.zeros_like(points[j]))
+        tangents = torch.stack(tangents)
+        scale = torch.tensor([durations[i] for i in range(count)], dtype=points.dtype)
+        scale = scale.reshape(-1, *[1] * (points.dim() - 1))
+        self.start_tangent = tangents[:count] * scale  # tangents in 'per segment' units
+        self.end_tangent = tangents[nxt] * scale
+
+    def at(self, segments: list[int], eased: list[float]) -> torch.Tensor:
+        """Values at the segments' eased local times, [N, ...]."""
+        idx = torch.tensor(segments, dtype=torch.long)
+        u = torch.tensor(eased, dtype=self.start.dtype).reshape(-1, *[1] * (self.start.dim() - 1))
+        a, b = self.start[idx], self.end[idx]
+        if not self.cubic:
+            return torch.lerp(a, b, u)
+        u2, u3 = u * u, u * u * u
+        return ((2 * u3 - 3 * u2 + 1) * a + (u3 - 2 * u2 + u) * self.start_tangent[idx]
+                + (3 * u2 - 2 * u3) * b + (u3 - u2) * self.end_tangent[idx])
+
+
+def _plain_seed(latent: Latent) -> bool:
+    return latent.w_plus is None and not latent.is_fractional
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation between two z vectors (lengths interpolate along with the angle)."""
+    cos = float(np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1)))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+
+
+class TimelineSampler:
+    """Turns positions of one timeline into ``Frame``s for one renderer (model).
+
+    The keyframes' W+ are computed once, on construction; sampling is cheap except for slerp segments,
+    which run the mapping network once per batch of frames.
+    """
+
+    def __init__(self, renderer: Renderer, timeline: Timeline):
+        if not timeline.keyframes:
+            raise UsageError("the timeline has no keyframes")
+        self.renderer = renderer
+        self.timeline = timeline
+        keys = timeline.keyframes
+        durations = [k.duration for k in keys]
+        cubic = timeline.kind == "cubic"
+        self.keyframe_wplus = torch.stack([renderer.wplus(k.state) for k in keys])  # [K, num_ws, w_dim]
+        self._wpath = CurvePath(self.keyframe_wplus, durations, timeline.loop, cubic)
+        scalars = torch.tensor([[k.state.noise_strength, *k.state.translate, k.state.rotate] for k in keys],
+                               dtype=torch.float64)
+        winding = 360.0 * round((keys[-1].state.rotate - keys[0].state.rotate) / 360.0)
+        self._spath = CurvePath(scalars, durations, timeline.loop, cubic,
+                                torch.tensor([0.0, 0.0, 0.0, winding], dtype=torch.float64))
+        self._slerp_segments = set()
+        if timeline.kind == "slerp":
+            g = renderer.generator
+            for i in range(timeline.segment_count):
+                s0, s1 = keys[i].state, keys[(i + 1) % len(keys)].state
+                mixed = any(s0.mix_weights(g.num_ws)) or any(s1.mix_weights(g.num_ws))
+                if (s0.class_idx == s1.class_idx and _plain_seed(s0.a) and _plain_seed(s1.a)
+                        and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))):
+                    self._slerp_segments.add(i)
+
+    # ---- frames ------------------------------------------------------------------------------------
+    def sample(self, positions: list[FramePos]) -> list[Frame]:
+        """The frames at ``positions`` (any order, any mix of keyframes and in-betweens)."""
+        keys = self.timeline.keyframes
+        out: list[Frame | None] = [None] * len(positions)
+        between = []
+        for n, pos in enumerate(positions):
+            if pos.keyframe is not None:
+                out[n] = Frame(self.keyframe_wplus[pos.keyframe], keys[pos.keyframe].state, pos.keyframe)
+            else:
+                between.append(n)
+        if between:
+            segments = [positions[n].segment for n in between]
+            eased = [ease(keys[s].easing, positions[n].u) for s, n in zip(segments, between)]
+            wplus = self._wpath.at(segments, eased)
+            slerped = [m for m, s in enumerate(segments) if s in self._slerp_segments]
+            if slerped:
+                wplus[slerped] = self._slerp_wplus([segments[m] for m in slerped], [eased[m] for m in slerped])
+            scalars = self._spath.at(segments, eased).tolist()
+            for m, n in enumerate(between):
+                strength, tx, ty, rotate = scalars[m]
+                settings = keys[segments[m]].state.replace(noise_strength=strength, translate=(tx, ty), rotate=rotate)
+                out[n] = Frame(wplus[m], settings)
+        return out  # type: ignore[return-value]
+
+    def _slerp_wplus(self, segments: list[int], eased: list[float]) -> torch.Tensor:
+        """W+ of slerp frames: z on the great circle, mapped in one batch, truncated and mixed per row."""
+        g = self.renderer.generator
+        keys = self.timeline.keyframes
+        num_ws = g.num_ws
+        za, zb, psis, mixes, classes = [], [], [], [], []
+        for seg, t in zip(segments, eased):
+            s0, s1 = keys[seg].state, keys[(seg + 1) % len(keys)].state
+            za.append(slerp(seed_to_z(s0.a.seed, g.z_dim)[0], seed_to_z(s1.a.seed, g.z_dim)[0], t))
+            zb.append(slerp(seed_to_z(s0.b.seed, g.z_dim)[0], seed_to_z(s1.b.seed, g.z_dim)[0], t))
+            p0, p1 = np.array(s0.row_psis(num_ws)), np.array(s1.row_psis(num_ws))
+            m0, m1 = np.array(s0.mix_weights(num_ws)), np.array(s1.mix_weights(num_ws))
+            psis.append(p0 + (p1 - p0) * t)
+            mixes.append(m0 + (m1 - m0) * t)
+            classes.append(s0.class_idx)
+        n = len(segments)
+        device = g.mapping.w_avg.device
+        z = torch.from_numpy(np.stack(za + zb)).to(device, torch.float32)
+        c = torch.cat([class_vector(g.c_dim, k) for k in classes + classes]).to(device)
+        with torch.inference_mode():
+            w = g.mapping(z, c)
+        w_avg = g.mapping.w_avg.to(w.dtype)
+        psi = torch.tensor(np.stack(psis + psis), dtype=w.dtype, device=device)[..., None]
+        w = torch.lerp(w_avg.expand_as(w), w, psi)
+        mix = torch.tensor(np.stack(mixes), dtype=w.dtype, device=device)[..., None]
+        return torch.lerp(w[:n], w[n:], mix).cpu()
+
+    # ---- states for the window ---------------------------------------------------------------------
+    def state_at(self, pos: FramePos) -> State:
+        """A State that renders the frame at ``pos``: the keyframe itself, or its W+ baked in as imported rows.
+
+        An in-between State carries the interpolated W+ as ``a.w_plus`` with psi 1 and no mixing, so
+        ``Renderer.render`` of it gives the frame (what the window's scrubber shows).
+        """
+        frame = self.sample([pos])[0]
+        if frame.keyframe is not None:
+            return frame.settings
+        rows = tuple(tuple(row) for row in frame.wplus.tolist())
+        return frame.settings.replace(a=Latent(seed=frame.settings.a.seed, w_plus=rows), mix=(), psi=1.0,
+                                      cutoff=None, layer_psi=())
