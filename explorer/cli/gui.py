@@ -1,16 +1,41 @@
-"""``explorer gui [NETWORK]``: open the main window (until the window lands: a placeholder message)."""
+"""``explorer gui [NETWORK]``: open the window (``explorer`` with no command does the same).
+
+``--screenshot PATH`` renders the window with its first finished image, saves it as PNG and exits (works
+with QT_QPA_PLATFORM=offscreen); ``--state FILE.json`` applies a state (or session) file first.
+"""
 
 from __future__ import annotations
 
-from explorer.cli.common import add_network_arg
+from pathlib import Path
+
+from explorer.errors import UsageError
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("gui", help="open the explorer window", description=__doc__)
-    add_network_arg(parser, positional=True)
-    parser.set_defaults(func=run)
+    p = subparsers.add_parser("gui", help="open the explorer window",
+                              description="Open the explorer window, optionally on a model file.")
+    p.add_argument("network", nargs="?", help="model file or training-run folder (default: bundled or last model)")
+    p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window with its first image and exit")
+    p.add_argument("--state", metavar="FILE.json", help="state or session JSON to show (with --screenshot)")
+    p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    print("The explorer window is not built yet; use `explorer generate` and `explorer mix`.")
-    return 0
+    if args.state and not args.screenshot:
+        raise UsageError("--state works with --screenshot (open a session from the File menu otherwise)")
+    try:
+        from explorer.gui import app
+    except ImportError as exc:
+        raise UsageError(f"the window needs PySide6 ({exc})") from None
+    if args.screenshot:
+        if not args.network:
+            raise UsageError("--screenshot needs a NETWORK")
+        out = Path(args.screenshot)
+        if not out.parent.exists():
+            raise UsageError(f"{out.parent}: folder does not exist")
+        if args.state:
+            from explorer.engine.session import load_session
+
+            load_session(args.state)  # a bad file fails here, as one line
+        return app.screenshot(args.network, out, args.state)
+    return app.run(args.network)

@@ -1,0 +1,84 @@
+"""Style rows as the artist sees them: which layers each W+ row drives, and the coarse / middle / fine groups.
+
+Qt-free so that the CLI (``explorer mix --coarse-from-b``, ``explorer info``) can use the same grouping as
+the window's "Style layers" panel.
+
+Grouping rule. Karras et al. call 4-8 px "coarse", 16-32 px "middle" and 64-1024 px "fine" for a 1024 px
+model. We scale that to any model by the position of a row's resolution on the model's log2 resolution
+range: t = (log2 r - log2 r_min) / (log2 r_max - log2 r_min); coarse for t < 1/4, middle for t < 1/2, fine
+beyond. For 1024 (4 .. 1024) this gives exactly the paper's split; for a 32 px model it gives 4 | 8 | 16-32.
+StyleGAN3 rows use each layer's sampling rate (its resolution without the margin) when known.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+GROUPS = ("coarse", "middle", "fine")
+
+
+@dataclass(frozen=True)
+class StyleRow:
+    """One row of W+: its index, the layers it styles, the resolution it mostly drives, and its group."""
+
+    index: int
+    layers: tuple[str, ...]
+    resolution: int
+    group: str
+
+    @property
+    def label(self) -> str:
+        """Short text for a slider: ``"3  16px  b16.conv0"``."""
+        main = self.layers[0] if self.layers else "-"
+        return f"{self.index}  {self.resolution}px  {main}"
+
+
+def _row_resolution(infos) -> int:
+    """The resolution a row drives: the largest among its layers (a row shared by b4.torgb and b8.conv0
+    is an 8 px row), using the sampling rate where a layer has one (SG3 margins excluded)."""
+    return max(int(i.sampling_rate or i.resolution) for i in infos)
+
+
+def _main_layers(infos) -> tuple[str, ...]:
+    """Layer names of a row, convolutions first (toRGB layers only say the colour of the level)."""
+    convs = [i.name for i in infos if "torgb" not in i.name.lower()]
+    rgbs = [i.name for i in infos if "torgb" in i.name.lower()]
+    return tuple(convs + rgbs)
+
+
+def group_of(resolution: int, r_min: int, r_max: int) -> str:
+    if r_max <= r_min:
+        return "coarse"
+    t = (math.log2(resolution) - math.log2(r_min)) / (math.log2(r_max) - math.log2(r_min))
+    if t < 0.25 - 1e-9:
+        return "coarse"
+    if t < 0.5 - 1e-9:
+        return "middle"
+    return "fine"
+
+
+def style_rows(layer_infos, num_ws: int) -> list[StyleRow]:
+    """One ``StyleRow`` per W+ index 0..num_ws-1 from a generator's ``layer_infos()``.
+
+    Rows that no layer lists (should not happen) inherit the resolution of the row before them.
+    """
+    by_row: dict[int, list] = {}
+    for info in layer_infos:
+        if 0 <= info.w_index < num_ws:
+            by_row.setdefault(info.w_index, []).append(info)
+    resolutions: list[int] = []
+    for i in range(num_ws):
+        infos = by_row.get(i)
+        resolutions.append(_row_resolution(infos) if infos else (resolutions[-1] if resolutions else 4))
+    r_min, r_max = min(resolutions), max(resolutions)
+    return [
+        StyleRow(i, _main_layers(by_row.get(i, [])), resolutions[i], group_of(resolutions[i], r_min, r_max))
+        for i in range(num_ws)
+    ]
+
+
+def rows_in_group(rows: list[StyleRow], group: str) -> list[int]:
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")
+    return [r.index for r in rows if r.group == group]

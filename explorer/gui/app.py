@@ -1,0 +1,100 @@
+"""Starting the window: the QApplication, the theme, the event loop, and the ``--screenshot`` mode."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from explorer.engine.session import load_session
+from explorer.gui import settings as prefs
+from explorer.gui.theme import apply_dark_theme
+
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+def application() -> QApplication:
+    """The one QApplication (made on first use, themed dark)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setOrganizationName(prefs.ORGANISATION)
+    app.setApplicationName(prefs.APPLICATION)
+    app.setApplicationDisplayName("StyleGAN Explorer")
+    if not getattr(app, "_explorer_themed", False):
+        apply_dark_theme(app)
+        app._explorer_themed = True
+    return app
+
+
+def main_window(network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
+    """Build the main window (not shown, no event loop started). Loading starts in the background."""
+    from explorer.gui.main_window import MainWindow
+
+    application()
+    return MainWindow(network, restore_session=restore_session, autosave=autosave)
+
+
+def run(network: str | None = None) -> int:
+    app = application()
+    window = main_window(network)
+    window.show()
+    return app.exec()
+
+
+def screenshot(network: str, out: str | Path, state_file: str | Path | None = None,
+               size: tuple[int, int] = (1280, 820)) -> int:
+    """Open ``network``, wait for the first image of the requested state, save the window as PNG, exit.
+
+    Works offscreen (QT_QPA_PLATFORM=offscreen). Returns 0, or 2 with a one-line error on stderr.
+    """
+    from explorer.gui.main_window import MainWindow
+
+    app = application()
+    state = load_session(state_file).state if state_file else None
+    window = MainWindow(network, restore_session=False, autosave=False)
+    if state is not None:
+        window._pending_after_load = state
+    window.resize(*size)
+    window.show()
+    outcome = {"status": None}
+
+    def finish(status: int, message: str = "") -> None:
+        if outcome["status"] is not None:
+            return
+        outcome["status"] = status
+        if message:
+            print(f"explorer gui: error: {message}", file=sys.stderr)
+        window.shutdown()
+        app.quit()
+
+    def shoot() -> None:
+        try:
+            from explorer.fileio import atomic_write_bytes
+            from PySide6.QtCore import QBuffer, QIODevice
+
+            buffer = QBuffer()
+            buffer.open(QIODevice.WriteOnly)
+            window.grab().save(buffer, "PNG")
+            atomic_write_bytes(out, bytes(buffer.data()))
+        except OSError as exc:
+            finish(2, f"{Path(out).name}: cannot write ({exc.strerror or exc})")
+            return
+        print(out)
+        finish(0)
+
+    def poll() -> None:
+        if window.is_current() and window.thumbnails_current():
+            poller.stop()
+            QTimer.singleShot(150, shoot)  # let the status line and layout settle
+
+    poller = QTimer()
+    poller.setInterval(50)
+    poller.timeout.connect(poll)
+    poller.start()
+    window.worker.loadFailed.connect(lambda path, reason: finish(2, reason))
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: finish(2, "timed out waiting for the first image"))
+    app.exec()
+    return outcome["status"] or 0

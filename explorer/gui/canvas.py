@@ -1,0 +1,161 @@
+"""The image view, drawn with QPainter (QOpenGLWidget does not work offscreen, where tests and screenshots run).
+
+Zoom modes: *fit* (default) scales the image to the widget, rounded down to a whole number of device
+pixels per image pixel when magnifying so that the generator's pixels stay crisp (as NVIDIA's visualizer);
+*1:1* shows one image pixel per device pixel; the wheel zooms freely about the cursor. Magnified images
+are drawn nearest-neighbour, reduced ones smoothly. Dragging pans. All sizes are computed in device pixels
+(``devicePixelRatioF``) so HiDPI screens get the same pixel-exact result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from explorer.gui.theme import CANVAS_BACKGROUND
+
+
+def qimage_from_array(image: np.ndarray) -> QImage:
+    """[H, W, 3|4|1] uint8 -> an owning QImage copy (safe to build in the render thread)."""
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    fmt = {1: QImage.Format_Grayscale8, 3: QImage.Format_RGB888, 4: QImage.Format_RGBA8888}[channels]
+    return QImage(image.data, w, h, w * channels, fmt).copy()
+
+
+class Canvas(QWidget):
+    """Shows the current image; ``image_array()`` / ``image()`` give it back for tests and exports."""
+
+    zoomChanged = Signal(float)
+    filesDropped = Signal(list)
+
+    MIN_ZOOM, MAX_ZOOM = 1 / 16, 64.0
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(160, 160)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self._qimage: QImage | None = None
+        self._array: np.ndarray | None = None
+        self._mode = "fit"  # 'fit' | 'free'
+        self._zoom = 1.0  # device pixels per image pixel in 'free' mode
+        self._pan = QPointF(0, 0)  # offset of the image centre from the widget centre, logical pixels
+        self._drag_from: QPointF | None = None
+        self._message = ""
+        self.images_shown = 0
+
+    # ---- the image --------------------------------------------------------------------------------
+    def set_image(self, array: np.ndarray, qimage: QImage | None = None) -> None:
+        self._array = array
+        self._qimage = qimage if qimage is not None else qimage_from_array(array)
+        self.images_shown += 1
+        self.update()
+
+    def clear_image(self) -> None:
+        self._array, self._qimage = None, None
+        self.update()
+
+    def image_array(self) -> np.ndarray | None:
+        """The image on screen as [H, W, C] uint8 (None before the first render)."""
+        return self._array
+
+    def image(self) -> QImage | None:
+        return self._qimage
+
+    def set_message(self, text: str) -> None:
+        """Text drawn over the image ("Loading sg2.pkl ..."); empty to hide."""
+        self._message = text
+        self.update()
+
+    # ---- zoom -----------------------------------------------------------------------------------
+    def zoom_to_fit(self) -> None:
+        self._mode, self._pan = "fit", QPointF(0, 0)
+        self.update()
+        self.zoomChanged.emit(self.zoom())
+
+    def zoom_actual(self) -> None:
+        self._mode, self._zoom, self._pan = "free", 1.0, QPointF(0, 0)
+        self.update()
+        self.zoomChanged.emit(1.0)
+
+    def zoom(self) -> float:
+        """Device pixels per image pixel as drawn now."""
+        if self._mode == "free" or self._qimage is None:
+            return self._zoom
+        dpr = self.devicePixelRatioF()
+        iw, ih = self._qimage.width(), self._qimage.height()
+        z = min(self.width() * dpr / iw, self.height() * dpr / ih)
+        return float(math.floor(z)) if z >= 1 else z
+
+    def _target_rect(self) -> QRectF:
+        dpr = self.devicePixelRatioF()
+        z = self.zoom()
+        w = self._qimage.width() * z / dpr
+        h = self._qimage.height() * z / dpr
+        cx = self.width() / 2 + self._pan.x()
+        cy = self.height() / 2 + self._pan.y()
+        # align the top-left corner to a device pixel so nearest-neighbour blocks are all the same size
+        x = round((cx - w / 2) * dpr) / dpr
+        y = round((cy - h / 2) * dpr) / dpr
+        return QRectF(x, y, w, h)
+
+    # ---- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), CANVAS_BACKGROUND)
+        if self._qimage is not None:
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom() < 1)
+            painter.drawImage(self._target_rect(), self._qimage)
+        if self._message:
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            painter.setFont(font)
+            rect = self.rect().adjusted(10, 10, -10, -10)
+            painter.setPen(QPen(QColor(0, 0, 0, 200)))
+            for dx, dy in ((1, 1), (-1, -1), (1, -1), (-1, 1)):
+                painter.drawText(rect.translated(dx, dy), Qt.AlignCenter | Qt.TextWordWrap, self._message)
+            painter.setPen(QPen(QColor(235, 235, 235)))
+            painter.drawText(rect, Qt.AlignCenter | Qt.TextWordWrap, self._message)
+        painter.end()
+
+    # ---- mouse: wheel zoom about the cursor, drag to pan, double-click to fit ---------------------------
+    def wheelEvent(self, event) -> None:
+        if self._qimage is None:
+            return
+        old = self.zoom()
+        factor = 2 ** (event.angleDelta().y() / 240)
+        new = min(self.MAX_ZOOM, max(self.MIN_ZOOM, old * factor))
+        if new >= 1:  # keep magnification pixel-exact where it is close to a whole number
+            new = round(new) if abs(new - round(new)) < 0.15 else new
+        cursor = event.position() - QPointF(self.width() / 2, self.height() / 2)
+        self._pan = cursor - (cursor - self._pan) * (new / old)
+        self._mode, self._zoom = "free", new
+        self.update()
+        self.zoomChanged.emit(new)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() in (Qt.LeftButton, Qt.MiddleButton):
+            self._drag_from = event.position()
+            self.setCursor(Qt.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag_from is not None:
+            if self._mode == "fit":
+                self._mode, self._zoom = "free", self.zoom()
+            self._pan += event.position() - self._drag_from
+            self._drag_from = event.position()
+            self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._drag_from = None
+        self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.zoom_to_fit()

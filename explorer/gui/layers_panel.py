@@ -1,0 +1,161 @@
+"""Dock "Style layers": one A-to-B slider per W+ row, grouped coarse / middle / fine, with per-row psi.
+
+Row labels and groups come from ``explorer.engine.layers`` (the model's ``layer_infos``), so the CLI and the
+window agree on what "coarse" means for any resolution.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
+    QWidget,
+)
+
+from explorer.engine.layers import GROUPS, StyleRow, rows_in_group
+from explorer.engine.state import State
+from explorer.gui.widgets import blocked
+
+SLIDER_STEPS = 1000
+
+
+class LayersPanel(QWidget):
+    edit = Signal(object, str, str)
+    gestureEnded = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[StyleRow] = []
+        self.sliders: list[QSlider] = []
+        self.values: list[QLabel] = []
+        self.psi_checks: list[QCheckBox] = []
+        self.psi_spins: list[QDoubleSpinBox] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        buttons = QGridLayout()
+        specs = [("coarseFromB", "Coarse from B", "coarse"), ("middleFromB", "Middle from B", "middle"),
+                 ("fineFromB", "Fine from B", "fine"), ("allA", "All A", None), ("allB", "All B", "all"),
+                 ("swapAB", "Swap A \u2194 B", "swap")]
+        self.buttons: dict[str, QPushButton] = {}
+        for i, (name, text, what) in enumerate(specs):
+            button = QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(lambda _=False, w=what, t=text, n=name: self._preset(w, t, n))
+            buttons.addWidget(button, i // 3, i % 3)
+            self.buttons[name] = button
+        self.buttons["coarseFromB"].setToolTip("Coarse rows from B, the rest from A (pose, face shape)")
+        self.buttons["middleFromB"].setToolTip("Middle rows from B, the rest from A (features, hair)")
+        self.buttons["fineFromB"].setToolTip("Fine rows from B, the rest from A (colour, micro-structure)")
+        layout.addLayout(buttons)
+
+        self.advanced = QCheckBox("Per-row psi (advanced)")
+        self.advanced.setObjectName("advancedRows")
+        self.advanced.toggled.connect(self._show_advanced)
+        layout.addWidget(self.advanced)
+
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        layout.addWidget(self.scroll, 1)
+        self.set_rows([])
+
+    # ---- building the rows for a model -------------------------------------------------------------------
+    def set_rows(self, rows: list[StyleRow]) -> None:
+        self.rows = list(rows)
+        self.sliders, self.values, self.psi_checks, self.psi_spins = [], [], [], []
+        body = QWidget()
+        grid = QGridLayout(body)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        grid.setColumnStretch(1, 1)
+        if not rows:
+            grid.addWidget(QLabel("Open a model to see its style layers."), 0, 0)
+        line = 0
+        for group in GROUPS:
+            members = [r for r in rows if r.group == group]
+            if not members:
+                continue
+            res = sorted({r.resolution for r in members})
+            header = QLabel(f"{group.capitalize()}  ({res[0]}\u2013{res[-1]} px)" if len(res) > 1 else f"{group.capitalize()}  ({res[0]} px)")
+            header.setStyleSheet("font-weight: bold; color: #9ab; padding-top: 6px;")
+            grid.addWidget(header, line, 0, 1, 5)
+            line += 1
+            for row in members:
+                self._add_row(grid, line, row)
+                line += 1
+        grid.setRowStretch(line, 1)
+        self.scroll.setWidget(body)
+        self._show_advanced(self.advanced.isChecked())
+
+    def _add_row(self, grid: QGridLayout, line: int, row: StyleRow) -> None:
+        i = row.index
+        label = QLabel(f"{i:>2}  {row.resolution}px")
+        label.setToolTip(f"W+ row {i} styles: {', '.join(row.layers) or '-'}")
+        label.setMinimumWidth(60)
+        slider = QSlider(Qt.Horizontal)
+        slider.setObjectName(f"layerMix{i}")
+        slider.setRange(0, SLIDER_STEPS)
+        slider.setPageStep(100)
+        slider.setToolTip(f"Row {i} ({', '.join(row.layers)}): 0 = A, 1 = B")
+        value = QLabel("A")
+        value.setMinimumWidth(34)
+        check = QCheckBox()
+        check.setObjectName(f"layerPsiOn{i}")
+        check.setToolTip("Give this row its own truncation psi")
+        spin = QDoubleSpinBox()
+        spin.setObjectName(f"layerPsi{i}")
+        spin.setRange(-1.0, 2.0)
+        spin.setSingleStep(0.05)
+        spin.setDecimals(2)
+        spin.setValue(1.0)
+        spin.setEnabled(False)
+        slider.valueChanged.connect(lambda v, i=i: self.edit.emit(
+            lambda s: s.with_mix(len(self.rows), [i], v / SLIDER_STEPS), f"layerMix{i}", f"Mix row {i}"))
+        slider.sliderReleased.connect(self.gestureEnded.emit)
+        check.toggled.connect(lambda on, i=i: self.edit.emit(
+            lambda s: self._with_row_psi(s, i, self.psi_spins[i].value() if on else None), f"layerPsiOn{i}",
+            f"Row {i} psi {'on' if on else 'off'}"))
+        spin.valueChanged.connect(lambda v, i=i: self.edit.emit(
+            lambda s: self._with_row_psi(s, i, v), f"layerPsi{i}", f"Row {i} psi"))
+        for col, w in enumerate((label, slider, value, check, spin)):
+            grid.addWidget(w, line, col)
+        self.sliders.append(slider)
+        self.values.append(value)
+        self.psi_checks.append(check)
+        self.psi_spins.append(spin)
+
+    def _with_row_psi(self, state: State, i: int, psi: float | None) -> State:
+        n = len(self.rows)
+        values = [state.layer_psi[k] if k < len(state.layer_psi) else None for k in range(n)]
+        values[i] = psi
+        return state.replace(layer_psi=tuple(values))
+
+    def _show_advanced(self, on: bool) -> None:
+        for w in self.psi_checks + self.psi_spins:
+            w.setVisible(on)
+
+    def _preset(self, what: str | None, text: str, name: str) -> None:
+        n = len(self.rows)
+        if not n:
+            return
+        if what == "swap":
+            self.edit.emit(lambda s: s.swapped(), name, text)
+            return
+        rows = range(n) if what == "all" else rows_in_group(self.rows, what) if what else []
+        mix = tuple(1.0 if i in rows else 0.0 for i in range(n))
+        self.edit.emit(lambda s: s.replace(mix=mix), name, text)
+
+    # ---- mirroring the state -----------------------------------------------------------------------------
+    def set_state(self, state: State) -> None:
+        n = len(self.rows)
+        mix = state.mix_weights(n)
+        own = [state.layer_psi[k] if k < len(state.layer_psi) else None for k in range(n)]
+        for i in range(n):
+            with blocked(self.sliders[i], self.psi_checks[i], self.psi_spins[i]):
+                self.sliders[i].setValue(round(mix[i] * SLIDER_STEPS))
+                self.psi_checks[i].setChecked(own[i] is not None)
+                self.psi_spins[i].setEnabled(own[i] is not None)
+                if own[i] is not None:
+                    self.psi_spins[i].setValue(own[i])
+            self.values[i].setText("A" if mix[i] == 0 else "B" if mix[i] == 1 else f"{mix[i]:.2f}")

@@ -1,0 +1,784 @@
+"""The explorer window: wires the panels, the canvas and the render thread around one ``State``.
+
+Data flow: a panel emits an edit (a function State -> State) -> ``set_state`` pushes an undo command whose
+``redo`` calls ``_apply_state`` -> the widgets mirror the state and the render thread gets it (latest wins)
+-> the image comes back as a signal and goes on the canvas. Nothing in here runs torch.
+
+Errors the user can cause are shown as one line in a banner over the canvas (and the status bar) and
+emitted as ``errorOccurred``; nothing here opens a blocking dialog except questions (``ask``) and file
+dialogs, which tests replace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+    QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+)
+
+from explorer import __version__
+from explorer.engine import images
+from explorer.engine import recipe as recipes
+from explorer.engine.latents import load_wplus_file, save_wplus_npz
+from explorer.engine.layers import style_rows
+from explorer.engine.seeds import random_seed, step_seed
+from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
+from explorer.engine.state import Latent, State
+from explorer.errors import ExplorerError
+from explorer.fileio import next_free_path
+from explorer.formats import MODEL_SUFFIXES
+from explorer.gui import settings as prefs
+from explorer.gui.canvas import Canvas
+from explorer.gui.latent_panel import LatentPanel
+from explorer.gui.layers_panel import LayersPanel
+from explorer.gui.render_worker import ModelInfo, RenderResult, RenderWorker, one_line
+from explorer.gui.truncation_panel import TruncationPanel
+from explorer.gui.undo import StateHistory
+from explorer.gui.welcome import WelcomeView
+
+AUTOSAVE_MS = 30_000
+BUNDLED_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "default.safetensors"
+MODEL_FILTER = "Models (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES) + ")"
+OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES)
+               + " *.png *.json *.npz *.npy);;" + MODEL_FILTER + ";;Exported images (*.png);;Sessions (*.json)"
+               ";;W+ latents (*.npz *.npy);;All files (*)")
+
+SHORTCUTS_HELP = """<table>
+<tr><td><b>R</b> / <b>Shift+R</b></td><td>random seed A / B</td></tr>
+<tr><td><b>Left</b> / <b>Right</b></td><td>seed A &minus;1 / +1</td></tr>
+<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo</td></tr>
+<tr><td><b>Ctrl+E</b></td><td>export image (auto-numbered PNG with its recipe)</td></tr>
+<tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
+<tr><td><b>Ctrl+0</b> / <b>Ctrl+1</b></td><td>zoom to fit / actual pixels</td></tr>
+<tr><td>wheel, drag, double-click</td><td>zoom, pan, fit (on the image)</td></tr>
+</table>"""
+
+
+class MainWindow(QMainWindow):
+    errorOccurred = Signal(str)  # one line, also shown in the banner
+    imageShown = Signal(object)  # RenderResult put on the canvas
+    modelLoaded = Signal(object)  # ModelInfo
+    imageExported = Signal(str)
+    wplusExported = Signal(str)
+
+    def __init__(self, network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("StyleGAN Explorer")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+
+        self.state = State()
+        self.model_info: ModelInfo | None = None
+        self.generation = 0
+        self.last_result: RenderResult | None = None
+        self.last_error = ""
+        self.export_scale = 1
+        self._seq = 0
+        self._pending_after_load: State | None = None
+        self._loading_path: str | None = None
+        self._pending_exports: list[tuple[Path, int, bool]] = []
+        self._thumb_requests: dict[str, State] = {}
+        self._thumb_shown: dict[str, State] = {}
+        self._jobs: dict[int, Callable] = {}
+        self._job_token = 0
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self._session_parts: dict[str, tuple[Callable, Callable]] = {}
+        self._session_saved_json: dict | None = None
+        self._shut_down = False
+
+        self.history = StateHistory(self._apply_state, self)
+        self.worker = RenderWorker(threads=prefs.thread_preference())
+        self.worker.modelLoaded.connect(self._on_model_loaded)
+        self.worker.loadFailed.connect(self._on_load_failed)
+        self.worker.rendered.connect(self._on_rendered)
+        self.worker.renderFailed.connect(self.show_error)
+        self.worker.jobDone.connect(self._on_job_done)
+        self.worker.busyChanged.connect(self._set_busy)
+        self.worker.start()
+
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        self._sync_widgets()
+
+        self._autosave = QTimer(self)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_session)
+        if autosave:
+            self._autosave.start()
+        self._fps_timer = QTimer(self)
+        self._fps_timer.setInterval(500)
+        self._fps_timer.timeout.connect(self._update_fps)
+        self._fps_timer.start()
+
+        self._startup(network, restore_session)
+
+    # ================================================================ building the window
+    def _build_central(self) -> None:
+        self.canvas = Canvas()
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.welcome = WelcomeView()
+        self.welcome.openRequested.connect(self.open_model_dialog)
+        self.welcome.recentChosen.connect(self.open_model)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.canvas)
+
+        self.banner = QWidget()
+        self.banner.setObjectName("errorBanner")
+        self.banner.setStyleSheet("#errorBanner { background: #5a2222; } QLabel { color: #fdd; }")
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(10, 4, 4, 4)
+        self.banner_label = QLabel()
+        self.banner_label.setObjectName("errorText")
+        self.banner_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("\u2715")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.clear_error)
+        row.addWidget(self.banner_label, 1)
+        row.addWidget(close)
+        self.banner.hide()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        if scroll:
+            holder = QScrollArea()
+            holder.setWidgetResizable(True)
+            holder.setFrameShape(QScrollArea.NoFrame)
+            holder.setWidget(widget)
+            widget = holder
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.latent_panel = LatentPanel()
+        self.layers_panel = LayersPanel()
+        self.truncation_panel = TruncationPanel()
+        self.latent_dock = self._dock("Latent", "latentDock", self.latent_panel, Qt.LeftDockWidgetArea)
+        self.truncation_dock = self._dock("Truncation && noise", "truncationDock", self.truncation_panel,
+                                          Qt.LeftDockWidgetArea)
+        self.layers_dock = self._dock("Style layers", "layersDock", self.layers_panel, Qt.RightDockWidgetArea,
+                                      scroll=False)
+        self.resizeDocks([self.latent_dock, self.layers_dock], [330, 360], Qt.Horizontal)
+        for panel in (self.latent_panel, self.layers_panel, self.truncation_panel):
+            panel.edit.connect(self._on_edit)
+            panel.gestureEnded.connect(self.history.end_gesture)
+
+    def add_bottom_panel(self, widget: QWidget, title: str, object_name: str) -> QDockWidget:
+        """Dock a panel under the canvas (the video timeline goes here). Returns its dock."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
+        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
+        self._session_parts[name] = (get, set)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if name:
+            action.setObjectName(name)
+        action.triggered.connect(lambda _=False: slot())
+        self.addAction(action)  # shortcuts work whatever widget has focus
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open\u2026", self.open_model_dialog, QKeySequence.Open,
+                                        "Open a model, an exported PNG, a session or a W+ file", "actionOpen")
+        self.export_action = self._action("&Export image", self.export_image, "Ctrl+E",
+                                          "Save the image as an auto-numbered PNG that carries its recipe",
+                                          "actionExportImage")
+        self.export_as_action = self._action("Export image &as\u2026", self.export_image_dialog, "Ctrl+Shift+E")
+        self.export_w_action = self._action("Export &W+\u2026", self.export_wplus_dialog,
+                                            tip="Save the current W+ in NVIDIA's projected_w.npz layout")
+        self.import_w_action = self._action("&Import W+\u2026", self.import_wplus_dialog,
+                                            tip="Use a projected_w.npz / .npy as latent A")
+        self.save_session_action = self._action("&Save session as\u2026", self.save_session_dialog, QKeySequence.Save)
+        self.open_session_action = self._action("Open se&ssion\u2026", self.open_session_dialog)
+        self.prefs_action = self._action("&Preferences\u2026", self.preferences_dialog, QKeySequence.Preferences)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+
+        self.undo_action = self.history.stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo_action = self.history.stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.random_a_action = self._action("Random seed &A", lambda: self.randomize("a"), "R")
+        self.random_b_action = self._action("Random seed &B", lambda: self.randomize("b"), "Shift+R")
+        self.prev_action = self._action("Previous seed A", lambda: self.step_seed_a(-1), "Left")
+        self.next_action = self._action("Next seed A", lambda: self.step_seed_a(+1), "Right")
+        self.swap_action = self._action("S&wap A and B", lambda: self.set_state(self.state.swapped(), "Swap A and B"))
+        self.fit_action = self._action("Zoom to &fit", self.canvas.zoom_to_fit, "Ctrl+0")
+        self.actual_action = self._action("&Actual pixels (1:1)", self.canvas.zoom_actual, "Ctrl+1")
+        self.shortcuts_action = self._action("&Keyboard shortcuts", self.show_shortcuts, QKeySequence.HelpContents)
+        self.about_action = self._action("&About", self.show_about)
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.export_as_action)
+        scale_menu = file_menu.addMenu("Export s&cale")
+        self.scale_actions = {}
+        for factor in (1, 2, 4):
+            a = scale_menu.addAction(f"{factor}\u00d7 (nearest neighbour)" if factor > 1 else "1\u00d7 (model resolution)")
+            a.setCheckable(True)
+            a.setChecked(factor == 1)
+            a.triggered.connect(lambda _=False, f=factor: self.set_export_scale(f))
+            self.scale_actions[factor] = a
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_w_action)
+        file_menu.addAction(self.import_w_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_session_action)
+        file_menu.addAction(self.save_session_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.prefs_action)
+        file_menu.addAction(self.quit_action)
+
+        edit = bar.addMenu("&Edit")
+        for a in (self.undo_action, self.redo_action, None, self.random_a_action, self.random_b_action,
+                  self.prev_action, self.next_action, self.swap_action):
+            edit.addSeparator() if a is None else edit.addAction(a)
+
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.addAction(self.fit_action)
+        self.view_menu.addAction(self.actual_action)
+        self.view_menu.addSeparator()
+        for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
+
+        tools = self.addToolBar("Main")
+        tools.setObjectName("mainToolbar")
+        tools.setMovable(False)
+        for a in (self.open_action, self.export_action, None, self.undo_action, self.redo_action, None,
+                  self.random_a_action, self.swap_action, None, self.fit_action, self.actual_action):
+            tools.addSeparator() if a is None else tools.addAction(a)
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        self.busy = QProgressBar()
+        self.busy.setObjectName("busyIndicator")
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setMaximumHeight(14)
+        self.busy.hide()
+        self.model_label = QLabel("no model")
+        self.render_label = QLabel("render \u2013 ms")
+        self.render_label.setObjectName("renderTime")
+        self.fps_label = QLabel("\u2013 fps")
+        self.fps_label.setObjectName("fps")
+        self.device_label = QLabel("\u2013")
+        self.device_label.setObjectName("device")
+        self.res_label = QLabel("\u2013")
+        self.res_label.setObjectName("resolution")
+        self.zoom_label = QLabel("fit")
+        for w in (self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
+                  self.zoom_label):
+            status.addPermanentWidget(w)
+
+    # ================================================================ the state
+    def set_state(self, new: State, text: str = "Change", control: str = "") -> None:
+        """Make ``new`` the state, as one undo step (merged with the previous one within a gesture)."""
+        if new == self.state:
+            return
+        self.history.push(self.state, new, text, control)
+
+    def _on_edit(self, fn: Callable[[State], State], control: str, text: str) -> None:
+        try:
+            new = fn(self.state)
+        except (ValueError, ExplorerError) as exc:
+            self.show_error(one_line(exc))
+            self._sync_widgets()
+            return
+        self.set_state(new, text, control)
+
+    def _apply_state(self, state: State) -> None:
+        """Undo commands call this: show ``state`` in the widgets and render it."""
+        self.state = state
+        self._sync_widgets()
+        self._request_render()
+
+    def _sync_widgets(self) -> None:
+        self.latent_panel.set_state(self.state)
+        self.layers_panel.set_state(self.state)
+        self.truncation_panel.set_state(self.state)
+
+    def _request_render(self) -> None:
+        if self.model_info is None:
+            return
+        self._seq += 1
+        self.worker.request_render(self.state, self._seq)
+        for key, thumb in (("thumbA", self.state.replace(mix=())),
+                           ("thumbB", self.state.replace(a=self.state.b, mix=()))):
+            if self._thumb_requests.get(key) != thumb:
+                self._thumb_requests[key] = thumb
+                self.worker.request_render(thumb, self._seq, key)
+
+    def randomize(self, side: str) -> None:
+        seed = random_seed()
+        self.set_state(self.state.replace(**{side: Latent(seed=seed)}), f"Random seed {side.upper()}")
+
+    def step_seed_a(self, delta: int) -> None:
+        self.set_state(self.state.replace(a=Latent(seed=step_seed(self.state.a.seed, delta))),
+                       f"Seed A {'+' if delta > 0 else '-'}1", "seedA")
+
+    def set_export_scale(self, factor: int) -> None:
+        self.export_scale = factor
+        for f, a in self.scale_actions.items():
+            a.setChecked(f == factor)
+
+    # ================================================================ results from the render thread
+    def _on_rendered(self, result: RenderResult) -> None:
+        if result.generation != self.generation:
+            return  # made with a model we have since replaced
+        if result.key in ("thumbA", "thumbB"):
+            thumb = self.latent_panel.thumb_a if result.key == "thumbA" else self.latent_panel.thumb_b
+            thumb.set_array(result.image)
+            self._thumb_shown[result.key] = result.state
+            return
+        self.last_result = result
+        self.canvas.set_image(result.image, result.qimage)
+        self.canvas.set_message("")
+        self.stack.setCurrentWidget(self.canvas)
+        self._frame_times.append(time.monotonic())
+        self.render_label.setText(f"render {result.ms:.1f} ms")
+        h, w = result.image.shape[:2]
+        self.res_label.setText(f"{w}\u00d7{h}")
+        if result.state == self.state and self._pending_exports:
+            pending, self._pending_exports = self._pending_exports, []
+            for path, scale, overwrite in pending:
+                self._write_export(path, result, scale, overwrite)
+        self.imageShown.emit(result)
+
+    def _update_fps(self) -> None:
+        now = time.monotonic()
+        recent = [t for t in self._frame_times if now - t <= 1.0]
+        self.fps_label.setText(f"{len(recent)} fps")
+
+    def image_array(self) -> np.ndarray | None:
+        """The image on the canvas (for tests and automation)."""
+        return self.canvas.image_array()
+
+    def thumbnails_current(self) -> bool:
+        return all(self._thumb_shown.get(k) == v for k, v in self._thumb_requests.items())
+
+    def is_current(self) -> bool:
+        """True when the canvas shows the image of the current state."""
+        return self.last_result is not None and self.last_result.state == self.state and \
+            self.last_result.generation == self.generation
+
+    # ================================================================ models
+    def open_model(self, path: str | Path, state: State | None = None) -> None:
+        """Load a model in the background; ``state`` (if given) is applied once it is loaded."""
+        path = str(path)
+        self._pending_after_load = state
+        self._loading_path = path
+        self.canvas.set_message(f"Loading {Path(path).name}\u2026")
+        self.worker.request_load(path, prefs.device_preference())
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+
+    def _on_model_loaded(self, generation: int, info: ModelInfo) -> None:
+        self.generation = generation
+        self.model_info = info
+        self._loading_path = None
+        self._thumb_requests.clear()
+        self._thumb_shown.clear()
+        self.last_result = None
+        prefs.add_recent_file(info.path)
+        rows = style_rows(info.layer_infos, info.num_ws)
+        self.layers_panel.set_rows(rows)
+        self.latent_panel.set_class_count(info.c_dim)
+        self.truncation_panel.set_model(info.num_ws, info.has_input_transform)
+        self.setWindowTitle(f"{info.name} \u2014 StyleGAN Explorer")
+        self.model_label.setText(info.name)
+        self.model_label.setToolTip(f"{info.path}\nsha256 {info.sha256}\n{info.source_format}")
+        self.device_label.setText(info.device)
+        self.res_label.setText(f"{info.img_resolution}\u00d7{info.img_resolution}")
+        state = self._pending_after_load or self.state
+        self._pending_after_load = None
+        self.history.stack.clear()  # earlier states may hold another model's W+
+        self.clear_error()
+        self._apply_state(self._fit_state(state, info))
+        self.canvas.set_message("Rendering\u2026")
+        self.stack.setCurrentWidget(self.canvas)
+        self.modelLoaded.emit(info)
+
+    @staticmethod
+    def _fit_state(state: State, info: ModelInfo) -> State:
+        """Drop what the new model cannot take: a class it lacks, an imported W+ of another shape."""
+        changes = {}
+        if info.c_dim and state.class_idx >= info.c_dim:
+            changes["class_idx"] = 0
+        for side in ("a", "b"):
+            lat = getattr(state, side)
+            if lat.w_plus is not None and (len(lat.w_plus), len(lat.w_plus[0])) != (info.num_ws, info.w_dim):
+                changes[side] = Latent(seed=lat.seed)
+        return state.replace(**changes) if changes else state
+
+    def _on_load_failed(self, path: str, reason: str) -> None:
+        self._loading_path = None
+        self._pending_after_load = None
+        self.show_error(reason)
+        if self.model_info is None:
+            self.canvas.set_message("")
+            self._show_welcome()
+        else:
+            self.canvas.set_message("")
+
+    def _show_welcome(self) -> None:
+        self.welcome.set_recent(prefs.recent_files())
+        self.stack.setCurrentWidget(self.welcome)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = prefs.recent_files()
+        for p in files:
+            self.recent_menu.addAction(Path(p).name, lambda p=p: self.open_model(p)).setToolTip(p)
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # ================================================================ opening anything
+    def open_path(self, path: str | Path) -> None:
+        """Open what a file is: a model, an exported PNG (its recipe), a session / state JSON or a W+ file."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".png":
+            self.open_image_recipe(path)
+        elif suffix in (".npz", ".npy"):
+            self.import_wplus(path)
+        elif suffix == ".json":
+            self.open_session(path)
+        else:
+            self.open_model(path)
+
+    def open_model_dialog(self) -> None:
+        start = str(Path(self.model_info.path).parent) if self.model_info else str(Path.cwd())
+        path, _ = QFileDialog.getOpenFileName(self, "Open", start, OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
+
+    def open_image_recipe(self, path: str | Path) -> None:
+        """Restore the state an exported PNG carries, offering to open its model when another is loaded."""
+        try:
+            recipe = recipes.read_recipe(path)
+        except ExplorerError as exc:
+            self.show_error(str(exc))
+            return
+        info = self.model_info
+        if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
+            self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+            return
+        if info is not None and recipe.model_file == info.name:
+            if self.ask(f"{Path(path).name} was made with a different file named {recipe.model_file} "
+                        f"(checksums differ). Apply its settings to the open model anyway?"):
+                self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+            return
+        match = next((p for p in prefs.recent_files() if Path(p).name == recipe.model_file), None)
+        if match and self.ask(f"{Path(path).name} was made with {recipe.model_file}. Open that model?\n{match}"):
+            self.open_model(match, state=recipe.state)
+            return
+        if info is None:
+            if match is None:
+                self.show_error(f"{Path(path).name}: made with {recipe.model_file}, which is not among the recent "
+                                "models; open it first, then the image")
+            return
+        if self.ask(f"{Path(path).name} was made with {recipe.model_file}"
+                    f"{'' if match else ' (not among the recent models)'}. "
+                    f"Apply its settings to {info.name}?"):
+            self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+
+    def ask(self, question: str) -> bool:
+        """A yes/no question (tests replace this method)."""
+        answer = QMessageBox.question(self, "StyleGAN Explorer", question, QMessageBox.Yes | QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    # ================================================================ exports
+    def default_export_dir(self) -> Path:
+        value = prefs.settings().value("export_dir")
+        return Path(value) if value else Path.cwd()
+
+    def export_image(self, folder: str | Path | None = None, scale: int | None = None) -> Path | None:
+        """Write the current image as ``<model>-NNNN.png`` in ``folder`` (never overwriting); returns the path.
+
+        If the current state's image is still rendering, it is written when it arrives.
+        """
+        if self.model_info is None:
+            self.show_error("no model is open")
+            return None
+        folder = Path(folder) if folder is not None else self.default_export_dir()
+        path = next_free_path(folder, Path(self.model_info.name).stem, ".png")
+        self._export_to(path, scale or self.export_scale, overwrite=False)
+        return path
+
+    def export_image_dialog(self) -> None:
+        if self.model_info is None:
+            self.show_error("no model is open")
+            return
+        suggestion = next_free_path(self.default_export_dir(), Path(self.model_info.name).stem, ".png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", str(suggestion), "PNG images (*.png)")
+        if path:  # the dialog asked before replacing an existing file
+            prefs.settings().setValue("export_dir", str(Path(path).parent))
+            self._export_to(Path(path).with_suffix(".png"), self.export_scale, overwrite=True)
+
+    def _export_to(self, path: Path, scale: int, overwrite: bool) -> None:
+        if self.is_current():
+            self._write_export(path, self.last_result, scale, overwrite)
+        else:
+            self._pending_exports.append((path, scale, overwrite))
+            self._request_render()
+
+    def _write_export(self, path: Path, result: RenderResult, scale: int, overwrite: bool) -> None:
+        info = self.model_info
+        recipe = recipes.Recipe(result.state, info.name, info.sha256, info.source_format)
+        try:
+            recipes.write_png(path, images.upscale_nearest(result.image, scale), recipe, overwrite=overwrite)
+        except FileExistsError:
+            self.show_error(f"{path.name}: already exists; not overwritten")
+            return
+        except OSError as exc:
+            self.show_error(f"{path.name}: cannot write ({exc.strerror or exc})")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.imageExported.emit(str(path))
+
+    def _submit(self, fn: Callable, on_done: Callable) -> None:
+        self._job_token += 1
+        self._jobs[self._job_token] = on_done
+        self.worker.submit(self._job_token, fn)
+
+    def _on_job_done(self, token: int, result, error: str) -> None:
+        on_done = self._jobs.pop(token, None)
+        if error:
+            self.show_error(error)
+        elif on_done is not None:
+            on_done(result)
+
+    def export_wplus(self, path: str | Path) -> None:
+        """Save the current W+ ([1, num_ws, w_dim], projected_w.npz layout); ``wplusExported`` when written."""
+        state, path = self.state, Path(path)
+
+        def write(w):
+            try:
+                save_wplus_npz(path, w[None])
+            except OSError as exc:
+                self.show_error(f"{path.name}: cannot write ({exc.strerror or exc})")
+                return
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+            self.wplusExported.emit(str(path))
+
+        self._submit(lambda renderer: renderer.wplus(state).detach().cpu().numpy(), write)
+
+    def export_wplus_dialog(self) -> None:
+        if self.model_info is None:
+            self.show_error("no model is open")
+            return
+        suggestion = next_free_path(self.default_export_dir(), Path(self.model_info.name).stem + "-w", ".npz")
+        path, _ = QFileDialog.getSaveFileName(self, "Export W+", str(suggestion), "W+ (*.npz)")
+        if path:
+            self.export_wplus(Path(path).with_suffix(".npz"))
+
+    def import_wplus(self, path: str | Path) -> None:
+        """Use the first W+ in a .npz / .npy file as latent A (a custom latent)."""
+        try:
+            w = load_wplus_file(path)
+        except ExplorerError as exc:
+            self.show_error(str(exc))
+            return
+        info = self.model_info
+        if info is not None and w.shape[1:] != (info.num_ws, info.w_dim):
+            self.show_error(f"{Path(path).name}: W+ has shape {tuple(w.shape[1:])}, "
+                            f"{info.name} needs ({info.num_ws}, {info.w_dim})")
+            return
+        latent = Latent(w_plus=tuple(tuple(float(v) for v in row) for row in w[0]))
+        self.set_state(self.state.replace(a=latent), f"Import {Path(path).name}")
+        if len(w) > 1:
+            self.statusBar().showMessage(f"{Path(path).name} holds {len(w)} latents; using the first", 8000)
+
+    def import_wplus_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import W+", str(self.default_export_dir()),
+                                              "W+ (*.npz *.npy)")
+        if path:
+            self.import_wplus(path)
+
+    # ================================================================ sessions
+    def session_path(self) -> Path:
+        return prefs.session_dir() / SESSION_FILE
+
+    def current_session(self) -> Session:
+        parts = {name: get() for name, (get, _) in self._session_parts.items()}
+        timeline = parts.pop("timeline", None)
+        model = str(self.model_info.path) if self.model_info else None
+        return Session(model=model, state=self.state, timeline=timeline, extra=parts)
+
+    def save_session(self, path: str | Path | None = None) -> None:
+        """Save model + state (+ registered parts) atomically; the autosave skips unchanged sessions."""
+        session = self.current_session()
+        data = session.to_json()
+        if path is None and data == self._session_saved_json:
+            return
+        try:
+            save_session(path or self.session_path(), session)
+        except OSError as exc:
+            self.show_error(f"cannot save the session ({exc.strerror or exc})")
+            return
+        if path is None:
+            self._session_saved_json = data
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", str(self.default_export_dir() / "session.json"),
+                                              "Sessions (*.json)")
+        if path:
+            self.save_session(Path(path).with_suffix(".json"))
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", str(self.default_export_dir()), "Sessions (*.json)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str | Path) -> None:
+        try:
+            session = load_session(path)
+        except ExplorerError as exc:
+            self.show_error(str(exc))
+            return
+        self._restore_session(session)
+
+    def _restore_session(self, session: Session, network: str | None = None) -> None:
+        for name, (_, set_part) in self._session_parts.items():
+            value = session.timeline if name == "timeline" else session.extra.get(name)
+            if value is not None:
+                set_part(value)
+        model = network or session.model
+        same = self.model_info is not None and model is not None and Path(model).resolve() == self.model_info.path
+        if model and not same:
+            self.open_model(model, state=session.state)
+        elif self.model_info is not None:
+            self.set_state(self._fit_state(session.state, self.model_info), "Open session")
+        else:
+            self.state = session.state
+            self._sync_widgets()
+
+    def _startup(self, network, restore_session: bool) -> None:
+        session = None
+        if restore_session and self.session_path().exists():
+            try:
+                session = load_session(self.session_path())
+            except ExplorerError as exc:
+                self.statusBar().showMessage(f"previous session not restored: {exc}", 8000)
+        if network is not None:
+            state = None
+            if session is not None and session.model and Path(session.model).resolve() == Path(network).resolve():
+                state = session.state
+            self.open_model(network, state=state)
+            return
+        if session is not None and session.model and Path(session.model).exists():
+            self._restore_session(session)
+            return
+        last = prefs.last_model()
+        for candidate in (BUNDLED_MODEL, last):
+            if candidate and Path(candidate).exists():
+                self.open_model(candidate)
+                return
+        self._show_welcome()
+
+    # ================================================================ errors, dialogs
+    def show_error(self, text: str) -> None:
+        """One line in the banner and the status bar; ``errorOccurred`` for tests and automation."""
+        text = " ".join(str(text).split())
+        self.last_error = text
+        self.banner_label.setText(text)
+        self.banner.show()
+        self.statusBar().showMessage(text, 10000)
+        self.errorOccurred.emit(text)
+
+    def clear_error(self) -> None:
+        self.banner.hide()
+
+    def preferences_dialog(self) -> None:
+        from explorer.gui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self)
+        if dialog.exec():
+            device, threads = dialog.values()
+            old_device = prefs.device_preference()
+            prefs.set_preferences(device, threads)
+            self.worker.set_threads(threads)
+            if device != old_device and self.model_info is not None:
+                self.open_model(self.model_info.path, state=self.state)
+
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP, QMessageBox.Close, self)
+        box.setModal(False)
+        box.show()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About StyleGAN Explorer",
+                          f"<b>StyleGAN Explorer</b> {__version__}<p>Explore StyleGAN models: seeds, style mixing, "
+                          "truncation, noise; exports carry their recipe.</p>")
+
+    # ================================================================ closing
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save the session and stop the render thread (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._autosave.stop()
+        self._fps_timer.stop()
+        if self.model_info is not None:
+            self.save_session()
+        self.worker.stop()

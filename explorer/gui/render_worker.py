@@ -1,0 +1,234 @@
+"""The render thread: owns the model and its ``Renderer``; the UI thread never waits on torch.
+
+Requests carry the full state. Each kind of request has one slot ("render", "thumbA", "thumbB"): a newer
+request replaces a pending one (latest wins) so a fast slider never builds a queue of stale frames, and the
+state after the last change is always the one rendered last. Model loads and one-off jobs (W+ export) go
+first, in order. Results come back as Qt signals (queued into the UI thread); each carries the model
+``generation`` it was made with, so the window can drop results of a model it has since replaced.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QImage
+
+from explorer.engine.state import State
+from explorer.errors import ExplorerError
+from explorer.gui.canvas import qimage_from_array
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI thread may know about the model (never the torch objects themselves)."""
+
+    path: Path
+    sha256: str
+    source_format: str
+    num_ws: int
+    c_dim: int
+    w_dim: int
+    img_resolution: int
+    has_input_transform: bool
+    layer_infos: tuple = ()
+    device: str = "cpu"
+    notes: tuple = ()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class RenderResult:
+    seq: int
+    generation: int
+    state: State
+    image: np.ndarray
+    qimage: QImage
+    ms: float
+    key: str = "render"
+
+
+@dataclass
+class _Job:
+    kind: str
+    payload: Any = None
+    seq: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_device(preference: str) -> str:
+    """'auto' picks cuda, then mps, then cpu; an unavailable explicit choice falls back to cpu."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if preference == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if preference == "cuda" and not cuda or preference == "mps" and not mps:
+        return "cpu"
+    return preference
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for the user: ExplorerErrors as they are, anything else with its type."""
+    if isinstance(exc, ExplorerError):
+        return str(exc)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+class RenderWorker(QThread):
+    modelLoaded = Signal(int, object)  # generation, ModelInfo
+    loadFailed = Signal(str, str)  # path, one-line reason
+    rendered = Signal(object)  # RenderResult (key 'render' or 'thumbA' / 'thumbB')
+    renderFailed = Signal(str)
+    jobDone = Signal(int, object, str)  # token, result, error ('' when fine)
+    busyChanged = Signal(bool)
+
+    def __init__(self, threads: int = 1, parent=None):
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._slots: OrderedDict[str, _Job] = OrderedDict()
+        self._jobs: list[_Job] = []
+        self._stop = False
+        self._threads = threads
+        self._threads_applied = None
+        self.renderer = None  # touched only in this thread
+        self.generation = 0
+        self.render_count = 0  # main renders done (tests and the benchmark read it)
+        self.thumb_count = 0
+        self.render_ms = 0.0
+
+    # ---- called from the UI thread (never block) -------------------------------------------------------
+    def request_render(self, state: State, seq: int, key: str = "render") -> None:
+        with self._cond:
+            self._slots[key] = _Job(key, state, seq)
+            self._cond.notify()
+
+    def request_load(self, path: str | Path, device: str) -> None:
+        with self._cond:
+            self._jobs.append(_Job("load", (str(path), device)))
+            self._cond.notify()
+
+    def submit(self, token: int, fn: Callable) -> None:
+        """Run ``fn(renderer)`` in this thread; ``jobDone(token, result, error)`` reports back."""
+        with self._cond:
+            self._jobs.append(_Job("call", fn, token))
+            self._cond.notify()
+
+    def set_threads(self, threads: int) -> None:
+        with self._cond:
+            self._threads = max(1, int(threads))
+            self._cond.notify()
+
+    def stop(self, wait_ms: int = 10000) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        self.wait(wait_ms)
+
+    # ---- the thread ------------------------------------------------------------------------------------
+    def _next(self) -> _Job | None:
+        with self._cond:
+            while not self._stop and not self._jobs and not self._slots:
+                self._cond.wait()
+            if self._stop:
+                return None
+            if self._jobs:
+                return self._jobs.pop(0)
+            for key in ("render", "thumbA", "thumbB"):
+                if key in self._slots:
+                    return self._slots.pop(key)
+            return self._slots.popitem(last=False)[1]
+
+    def run(self) -> None:
+        while True:
+            job = self._next()
+            if job is None:
+                return
+            self._apply_threads()
+            try:
+                if job.kind == "load":
+                    self._load(*job.payload)
+                elif job.kind == "call":
+                    self._call(job)
+                else:
+                    self._render(job)
+            except Exception:  # never let the thread die; the window shows one line
+                self.renderFailed.emit("internal error: " + traceback.format_exc().strip().splitlines()[-1])
+
+    def _apply_threads(self) -> None:
+        if self._threads != self._threads_applied:
+            import torch
+
+            torch.set_num_threads(self._threads)
+            self._threads_applied = self._threads
+
+    def _load(self, path: str, device: str) -> None:
+        import explorer.formats as formats
+        from explorer.engine.render import Renderer
+
+        self.busyChanged.emit(True)
+        try:
+            model = formats.load_model(path, resolve_device(device))
+            renderer = Renderer(model)
+        except Exception as exc:  # the old model stays
+            self.loadFailed.emit(path, one_line(exc))
+            return
+        finally:
+            self.busyChanged.emit(False)
+        g = model.generator
+        try:
+            infos = tuple(g.layer_infos())
+        except Exception:
+            infos = ()
+        self.renderer = renderer
+        self.generation += 1
+        with self._cond:  # requests made for the previous model are void
+            self._slots.clear()
+        info = ModelInfo(
+            path=Path(model.path), sha256=model.sha256, source_format=model.source_format,
+            num_ws=int(g.num_ws), c_dim=int(g.c_dim), w_dim=int(g.w_dim), img_resolution=int(g.img_resolution),
+            has_input_transform=bool(getattr(g, "has_input_transform", False)), layer_infos=infos,
+            device=str(renderer.device), notes=tuple(model.notes),
+        )
+        self.modelLoaded.emit(self.generation, info)
+
+    def _render(self, job: _Job) -> None:
+        if self.renderer is None:
+            return
+        state: State = job.payload
+        start = time.perf_counter()
+        try:
+            image = self.renderer.render(state)
+        except Exception as exc:
+            self.renderFailed.emit(one_line(exc))
+            return
+        ms = (time.perf_counter() - start) * 1000
+        if job.kind == "render":
+            self.render_count += 1
+            self.render_ms = ms
+        else:
+            self.thumb_count += 1
+        result = RenderResult(job.seq, self.generation, state, image, qimage_from_array(image), ms, job.kind)
+        self.rendered.emit(result)
+
+    def _call(self, job: _Job) -> None:
+        try:
+            if self.renderer is None:
+                raise ExplorerError("no model is open")
+            result = job.payload(self.renderer)
+        except Exception as exc:
+            self.jobDone.emit(job.seq, None, one_line(exc))
+            return
+        self.jobDone.emit(job.seq, result, "")

@@ -1,0 +1,68 @@
+"""Undo / redo of state changes: every change of the state is one ``SetStateCommand`` on a QUndoStack.
+
+A continuous gesture (a slider drag, a seed-pad drag, a burst of wheel steps or rapid programmatic changes
+to one control) must be *one* undo step. Commands therefore merge (Qt's ``id`` / ``mergeWith``) when they
+come from the same control within the same *gesture*: a gesture ends when the control is released
+(``end_gesture``), when another control changes, or after ``GESTURE_GAP_S`` without changes.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Callable
+
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from explorer.engine.state import State
+
+GESTURE_GAP_S = 0.8
+
+
+class SetStateCommand(QUndoCommand):
+    def __init__(self, apply: Callable[[State], None], old: State, new: State, text: str, control: str, gesture: int):
+        super().__init__(text)
+        self._apply = apply
+        self.old, self.new = old, new
+        self.control, self.gesture = control, gesture
+        self._id = zlib.crc32(control.encode()) & 0x3FFFFFFF if control else -1
+
+    def id(self) -> int:
+        return self._id
+
+    def mergeWith(self, other) -> bool:
+        if not isinstance(other, SetStateCommand) or other.control != self.control or other.gesture != self.gesture:
+            return False
+        self.new = other.new
+        if self.new == self.old:
+            self.setObsolete(True)
+        return True
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+class StateHistory:
+    """A QUndoStack plus the gesture bookkeeping that decides which changes merge."""
+
+    def __init__(self, apply: Callable[[State], None], parent=None):
+        self.stack = QUndoStack(parent)
+        self._apply = apply
+        self._gesture = 0
+        self._last_control = ""
+        self._last_time = 0.0
+
+    def push(self, old: State, new: State, text: str, control: str = "") -> None:
+        now = time.monotonic()
+        if not control or control != self._last_control or now - self._last_time > GESTURE_GAP_S:
+            self._gesture += 1
+        self._last_control, self._last_time = control, now
+        self.stack.push(SetStateCommand(self._apply, old, new, text, control, self._gesture))
+
+    def end_gesture(self) -> None:
+        """The user let go: the next change starts a new undo step."""
+        self._gesture += 1
+        self._last_control = ""

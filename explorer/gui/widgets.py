@@ -1,0 +1,45 @@
+"""Small helpers shared by the panels."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+from PySide6.QtCore import QSignalBlocker, QSize, Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel
+
+from explorer.gui.canvas import qimage_from_array
+
+
+@contextlib.contextmanager
+def blocked(*widgets):
+    """Update widgets from the state without their signals turning into new edits."""
+    blockers = [QSignalBlocker(w) for w in widgets]
+    try:
+        yield
+    finally:
+        for b in blockers:
+            b.unblock()
+
+
+class Thumbnail(QLabel):
+    """A small square preview; magnified nearest-neighbour so tiny models' pixels stay visible."""
+
+    def __init__(self, size: int = 56, parent=None):
+        super().__init__(parent)
+        self._size = size
+        self.setFixedSize(QSize(size, size))
+        self.setAlignment(Qt.AlignCenter)
+        self.setStyleSheet("background: #18181a; border: 1px solid #444;")
+        self.array: np.ndarray | None = None
+
+    def set_array(self, array: np.ndarray) -> None:
+        self.array = array
+        dpr = self.devicePixelRatioF()
+        side = int((self._size - 2) * dpr)
+        image = qimage_from_array(array)
+        mode = Qt.FastTransformation if image.width() <= side else Qt.SmoothTransformation
+        pixmap = QPixmap.fromImage(image.scaled(side, side, Qt.KeepAspectRatio, mode))
+        pixmap.setDevicePixelRatio(dpr)
+        self.setPixmap(pixmap)

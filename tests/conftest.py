@@ -1,0 +1,33 @@
+"""Shared test set-up. Qt runs offscreen (set before anything imports Qt), and the window's settings and
+session file go to per-test temporary folders so tests never touch the user's own."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def fixture_dir() -> Path:
+    """tests/fixtures"""
+    return FIXTURES
+
+
+@pytest.fixture
+def nvidia_dir() -> Path:
+    """tests/fixtures/nvidia (NVIDIA network pickles with reference renders)."""
+    return FIXTURES / "nvidia"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_app_dirs(tmp_path_factory, monkeypatch):
+    """Each test gets its own QSettings file and session folder."""
+    base = tmp_path_factory.mktemp("appdirs")
+    monkeypatch.setenv("EXPLORER_SETTINGS_DIR", str(base / "settings"))
+    monkeypatch.setenv("EXPLORER_SESSION_DIR", str(base / "session"))
