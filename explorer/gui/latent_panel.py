@@ -6,7 +6,7 @@ applies and records for undo; ``set_state`` mirrors a state back into the widget
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
@@ -15,13 +15,13 @@ from explorer.engine.seeds import pad_latent, pad_position, random_seed
 from explorer.engine.state import Latent, State
 from explorer.gui.seed_spin import SeedSpinBox
 from explorer.gui.seed_pad import SeedPad
-from explorer.gui.widgets import Thumbnail, blocked
+from explorer.gui.widgets import Thumbnail, blocked, dice_icon
 
-DICE = "\u2684"  # die face
 
 
 class LatentPanel(QWidget):
     edit = Signal(object, str, str)  # fn(State) -> State, control name, undo text
+    gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
     def __init__(self, parent=None):
@@ -73,6 +73,7 @@ class LatentPanel(QWidget):
         self.dice_a.clicked.connect(lambda: self.seed_a.setValue(random_seed()))
         self.dice_b.clicked.connect(lambda: self.seed_b.setValue(random_seed()))
         self.pad.moved.connect(self._pad_moved)
+        self.pad.pressed.connect(self.gestureStarted.emit)
         self.pad.released.connect(self._pad_released)
         self.snap_button.clicked.connect(self.snap)
         self.class_combo.currentIndexChanged.connect(
@@ -84,7 +85,8 @@ class LatentPanel(QWidget):
         spin.setObjectName(f"seed{side}")
         spin.setToolTip(f"Seed {side} (0 .. 4294967295), as NVIDIA's gen_images.py --seeds")
         dice = QToolButton()
-        dice.setText(DICE)
+        dice.setIcon(dice_icon())
+        dice.setIconSize(QSize(20, 20))
         dice.setObjectName(f"dice{side}")
         dice.setToolTip(f"Random seed {side} ({'R' if side == 'A' else 'Shift+R'})")
         thumb = Thumbnail()

@@ -21,6 +21,7 @@ SLIDER_STEPS = 1000
 
 class LayersPanel(QWidget):
     edit = Signal(object, str, str)
+    gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
     def __init__(self, parent=None):
@@ -90,9 +91,9 @@ class LayersPanel(QWidget):
 
     def _add_row(self, grid: QGridLayout, line: int, row: StyleRow) -> None:
         i = row.index
-        label = QLabel(f"{i:>2}  {row.resolution}px")
+        label = QLabel(f"{i}  {row.resolution}px  {row.layers[0] if row.layers else ''}")
         label.setToolTip(f"W+ row {i} styles: {', '.join(row.layers) or '-'}")
-        label.setMinimumWidth(60)
+        label.setMinimumWidth(110)
         slider = QSlider(Qt.Horizontal)
         slider.setObjectName(f"layerMix{i}")
         slider.setRange(0, SLIDER_STEPS)
@@ -112,6 +113,7 @@ class LayersPanel(QWidget):
         spin.setEnabled(False)
         slider.valueChanged.connect(lambda v, i=i: self.edit.emit(
             lambda s: s.with_mix(len(self.rows), [i], v / SLIDER_STEPS), f"layerMix{i}", f"Mix row {i}"))
+        slider.sliderPressed.connect(self.gestureStarted.emit)
         slider.sliderReleased.connect(self.gestureEnded.emit)
         check.toggled.connect(lambda on, i=i: self.edit.emit(
             lambda s: self._with_row_psi(s, i, self.psi_spins[i].value() if on else None), f"layerPsiOn{i}",

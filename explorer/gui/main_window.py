@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
             holder = QScrollArea()
             holder.setWidgetResizable(True)
             holder.setFrameShape(QScrollArea.NoFrame)
+            holder.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
             holder.setWidget(widget)
             widget = holder
         dock.setWidget(widget)
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.latent_dock, self.layers_dock], [330, 360], Qt.Horizontal)
         for panel in (self.latent_panel, self.layers_panel, self.truncation_panel):
             panel.edit.connect(self._on_edit)
+            panel.gestureStarted.connect(self.history.begin_gesture)
             panel.gestureEnded.connect(self.history.end_gesture)
 
     def add_bottom_panel(self, widget: QWidget, title: str, object_name: str) -> QDockWidget:

@@ -19,6 +19,7 @@ from explorer.engine.state import MAX_SEED
 
 class SeedPad(QWidget):
     moved = Signal(float, float)  # pad position x, y while dragging
+    pressed = Signal()
     released = Signal()
 
     PIXELS_PER_SEED = 90.0  # a slow drag blends visibly; about 450 px per seed in NVIDIA's at 18 px font
@@ -53,6 +54,7 @@ class SeedPad(QWidget):
         if event.button() == Qt.LeftButton:
             self._drag = event.position()
             self.setCursor(Qt.ClosedHandCursor)
+            self.pressed.emit()
 
     def mouseMoveEvent(self, event) -> None:
         if self._drag is not None:
@@ -86,7 +88,7 @@ class SeedPad(QWidget):
                 p.drawEllipse(QPointF(px, py), 2.5, 2.5)
                 seed = (gx + SEED_PAD_ROW * gy) % (MAX_SEED + 1)
                 p.setPen(QColor(120, 120, 128))
-                p.drawText(QRectF(px - 40, py + 3, 80, 14), Qt.AlignHCenter | Qt.AlignTop, str(seed))
+                p.drawText(QRectF(px + 4, py - 16, 90, 14), Qt.AlignLeft | Qt.AlignBottom, str(seed))
         p.setPen(QPen(QColor(88, 140, 220), 1.5))
         p.drawLine(QPointF(cx - 8, cy), QPointF(cx + 8, cy))
         p.drawLine(QPointF(cx, cy - 8), QPointF(cx, cy + 8))

@@ -69,8 +69,9 @@ class SeedSpinBox(QAbstractSpinBox):
 
     def sizeHint(self):
         hint = super().sizeHint()
-        width = self.fontMetrics().horizontalAdvance("4294967295") + 40
-        hint.setWidth(max(hint.width(), width))
+        width = self.fontMetrics().horizontalAdvance("4294967295") + 30
+        hint.setWidth(width)
         return hint
 
-    minimumSizeHint = sizeHint
+    def minimumSizeHint(self):
+        return self.sizeHint()

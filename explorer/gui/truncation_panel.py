@@ -17,6 +17,7 @@ PSI_STEPS = 1000  # psi slider ticks per unit
 
 class TruncationPanel(QWidget):
     edit = Signal(object, str, str)
+    gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
     def __init__(self, parent=None):
@@ -86,6 +87,7 @@ class TruncationPanel(QWidget):
 
         self.psi.valueChanged.connect(self._psi_edited)
         self.psi_slider.valueChanged.connect(lambda v: self.psi.setValue(v / PSI_STEPS))
+        self.psi_slider.sliderPressed.connect(self.gestureStarted.emit)
         self.psi_slider.sliderReleased.connect(self.gestureEnded.emit)
         self.cutoff.valueChanged.connect(lambda v: self.edit.emit(
             lambda s: s.replace(cutoff=None if v >= self.num_ws else v), "truncCutoff", "Truncation cutoff"))

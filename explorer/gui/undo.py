@@ -3,7 +3,8 @@
 A continuous gesture (a slider drag, a seed-pad drag, a burst of wheel steps or rapid programmatic changes
 to one control) must be *one* undo step. Commands therefore merge (Qt's ``id`` / ``mergeWith``) when they
 come from the same control within the same *gesture*: a gesture ends when the control is released
-(``end_gesture``), when another control changes, or after ``GESTURE_GAP_S`` without changes.
+(``end_gesture``), when another control changes, or after ``GESTURE_GAP_S`` without changes, unless the
+control is held (``begin_gesture``: a slider is down), which no pause ends.
 """
 
 from __future__ import annotations
@@ -54,15 +55,24 @@ class StateHistory:
         self._gesture = 0
         self._last_control = ""
         self._last_time = 0.0
+        self._held = False
 
     def push(self, old: State, new: State, text: str, control: str = "") -> None:
         now = time.monotonic()
-        if not control or control != self._last_control or now - self._last_time > GESTURE_GAP_S:
+        timed_out = now - self._last_time > GESTURE_GAP_S and not self._held
+        if not control or control != self._last_control or timed_out:
             self._gesture += 1
         self._last_control, self._last_time = control, now
         self.stack.push(SetStateCommand(self._apply, old, new, text, control, self._gesture))
+
+    def begin_gesture(self) -> None:
+        """The user pressed a slider / the seed pad: everything until ``end_gesture`` is one step."""
+        self._gesture += 1
+        self._last_control = ""
+        self._held = True
 
     def end_gesture(self) -> None:
         """The user let go: the next change starts a new undo step."""
         self._gesture += 1
         self._last_control = ""
+        self._held = False

@@ -6,7 +6,8 @@ import contextlib
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, QSize, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel
 
 from explorer.gui.canvas import qimage_from_array
@@ -43,3 +44,22 @@ class Thumbnail(QLabel):
         pixmap = QPixmap.fromImage(image.scaled(side, side, Qt.KeepAspectRatio, mode))
         pixmap.setDevicePixelRatio(dpr)
         self.setPixmap(pixmap)
+
+
+def dice_icon(size: int = 32) -> QIcon:
+    """A die face drawn with QPainter (fonts rarely carry the die glyphs, and no image files are needed)."""
+    pixmap = QPixmap(size * 2, size * 2)  # drawn at 2x for HiDPI
+    pixmap.fill(Qt.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.Antialiasing)
+    s = size * 2
+    p.setPen(QPen(QColor(200, 200, 205), s * 0.06))
+    p.setBrush(QColor(70, 70, 78))
+    p.drawRoundedRect(QRectF(s * 0.1, s * 0.1, s * 0.8, s * 0.8), s * 0.16, s * 0.16)
+    p.setPen(Qt.NoPen)
+    p.setBrush(QColor(235, 235, 240))
+    for fx, fy in ((0.3, 0.3), (0.7, 0.3), (0.5, 0.5), (0.3, 0.7), (0.7, 0.7)):
+        p.drawEllipse(QPointF(s * fx, s * fy), s * 0.07, s * 0.07)
+    p.end()
+    pixmap.setDevicePixelRatio(2.0)
+    return QIcon(pixmap)
