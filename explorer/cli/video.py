@@ -1,0 +1,167 @@
+"""``explorer video``: interpolation videos, as NVIDIA's gen_video.py makes them and more.
+
+From seeds (gen_video's layout: with --grid WxH each cell walks through K = len(seeds) / (W*H) seeds;
+--w-frames frames per transition), from a recipe (circle, noise loop, truncation sweep, spin), or from a
+timeline saved by the window (--timeline). Writes .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs;
+never overwrites without --force.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from explorer.cli.common import add_device_arg, add_network_arg, parse_int_list, pick_device, resolve_network
+from explorer.cli.generate import base_state
+from explorer.engine.render import Renderer
+from explorer.engine.state import NOISE_MODES, Latent
+from explorer.errors import UsageError
+from explorer.formats import load_model
+from explorer.video import recipes
+from explorer.video.easing import EASINGS
+from explorer.video.encoders import format_of
+from explorer.video.export import Cancelled, Progress, export_video
+from explorer.video.render import SCALES
+from explorer.video.timeline import KINDS, Timeline, check_fps
+
+RECIPES = ("walk", "circle", "noise-loop", "trunc-sweep", "spin")
+STATE_FLAGS = ("trunc", "trunc_cutoff", "class_idx", "noise_mode", "noise_seed", "translate", "rotate", "state")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("video", help="render an interpolation video (mp4, webm, gif, png frames)",
+                                   description=__doc__)
+    add_network_arg(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seeds", help="keyframe seeds, e.g. 0-7 (gen_video.py's layout with --grid)")
+    source.add_argument("--timeline", type=Path, metavar="T.json", help="a timeline saved by the window")
+    parser.add_argument("--recipe", choices=RECIPES, default="walk",
+                        help="with --seeds: walk through them (default); circle through 2-3 seeds; noise-loop, "
+                             "trunc-sweep or spin (StyleGAN3) around the first seed")
+    parser.add_argument("--grid", default="1x1", help="WxH cells, each walking its own seeds (default 1x1)")
+    parser.add_argument("--num-keyframes", type=int, help="keyframes per cell (default len(seeds)/(W*H); seeds repeat)")
+    parser.add_argument("--shuffle-seed", type=int, help="shuffle the seeds with this random seed first")
+    parser.add_argument("--w-frames", type=int, default=120, help="frames per transition (default 120)")
+    parser.add_argument("--kind", choices=KINDS, help="interpolation: linear (W), slerp (Z), cubic (default for --seeds)")
+    parser.add_argument("--easing", choices=tuple(EASINGS), help="easing of every segment (default linear)")
+    parser.add_argument("--loop", action="store_true", help="close the loop from the last keyframe to the first")
+    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
+    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
+    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
+    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
+    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
+    parser.add_argument("--state", type=Path, help="with --seeds: start from a saved state (flags override it)")
+    parser.add_argument("--fps", type=float, help="frames per second (default 60 with --seeds, else the timeline's)")
+    parser.add_argument("--size", type=int, choices=SCALES, default=1, help="times the model's resolution, nearest")
+    parser.add_argument("--crf", type=int, help="quality, lower is better (default 18 for mp4, 31 for webm)")
+    parser.add_argument("--batch", type=int, default=8, help="frames per synthesis call (default 8)")
+    parser.add_argument("--save-timeline", type=Path, metavar="T.json", help="also save the timeline built from --seeds")
+    parser.add_argument("--output", type=Path, required=True, help="out.mp4, out.webm, out.gif, or a folder for PNGs")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    add_device_arg(parser)
+    parser.set_defaults(func=run)
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """'2x2' or '2,2' -> (columns, rows)."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        cols, rows = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--grid must be WxH, e.g. 2x2, got {text!r}") from None
+    if not (1 <= cols <= 16 and 1 <= rows <= 16):
+        raise UsageError(f"--grid {text}: each side must be 1..16")
+    return cols, rows
+
+
+def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int, int]]:
+    """The timelines (one per grid cell) that the arguments describe."""
+    if args.timeline is not None:
+        given = [name for name in STATE_FLAGS if getattr(args, name) is not None]
+        if given or args.grid != "1x1" or args.recipe != "walk":
+            flag = "--" + (given[0].replace("_idx", "").replace("_", "-") if given else "grid/--recipe")
+            raise UsageError(f"{flag} works with --seeds; with --timeline, edit the timeline instead")
+        timeline = Timeline.load(args.timeline)
+        changes = {}
+        if args.kind:
+            changes["kind"] = args.kind
+        if args.loop:
+            changes["loop"] = True
+        if args.fps:
+            changes["fps"] = args.fps
+        if args.easing:
+            changes["keyframes"] = tuple(k.replace(easing=args.easing) for k in timeline.keyframes)
+        return [timeline.replace(**changes)], (1, 1)
+
+    g = renderer.generator
+    if g.c_dim and args.class_idx is None and args.state is None:
+        raise UsageError(f"this model is conditional ({g.c_dim} classes): give --class 0..{g.c_dim - 1}")
+    base = base_state(args)
+    if g.c_dim and not 0 <= base.class_idx < g.c_dim:
+        raise UsageError(f"--class {base.class_idx} is out of range 0..{g.c_dim - 1}")
+    fps = check_fps(args.fps or 60.0)
+    if args.w_frames < 1:
+        raise UsageError(f"--w-frames must be at least 1, got {args.w_frames}")
+    seconds = args.w_frames / fps
+    seeds = parse_int_list(args.seeds)
+    grid = parse_grid(args.grid)
+    if args.recipe != "walk":
+        if grid != (1, 1):
+            raise UsageError(f"--recipe {args.recipe} makes one cell; drop --grid")
+        state = base.replace(a=Latent(seed=seeds[0]))
+        if args.recipe == "circle":
+            timeline = recipes.circular_loop(renderer, seeds, state, seconds=seconds * 12, fps=fps)
+        elif args.recipe == "noise-loop":
+            timeline = recipes.noise_loop(renderer, seeds[0], state, seconds=seconds * 16, fps=fps)
+        elif args.recipe == "trunc-sweep":
+            timeline = recipes.truncation_sweep(state, psi_to=base.psi if args.trunc is not None else 1.0,
+                                                seconds=seconds * 2, fps=fps)
+        else:
+            if not g.has_input_transform:
+                print("note: this model has no input transform; a spin shows a still image", file=sys.stderr)
+            timeline = recipes.transform_animation(state, turns=1, seconds=seconds * 8, fps=fps)
+        if args.kind:
+            timeline = timeline.replace(kind=args.kind)
+        if args.easing:
+            timeline = timeline.replace(keyframes=tuple(k.replace(easing=args.easing) for k in timeline.keyframes))
+        return [timeline], (1, 1)
+
+    cells = recipes.grid_seeds(seeds, *grid, num_keyframes=args.num_keyframes, shuffle_seed=args.shuffle_seed)
+    timelines = [recipes.seed_walk(cell, seconds, base, args.kind or "cubic", args.easing or "linear", args.loop, fps)
+                 for cell in cells]
+    return timelines, grid
+
+
+def run(args) -> int:
+    fmt = format_of(args.output)
+    model = load_model(resolve_network(args.network), pick_device(args.device))
+    renderer = Renderer(model)
+    timelines, grid = build_timelines(args, renderer)
+    if args.save_timeline is not None:
+        if len(timelines) > 1:
+            raise UsageError("--save-timeline saves one timeline; drop --grid")
+        try:
+            timelines[0].save(args.save_timeline, overwrite=args.force)
+        except FileExistsError:
+            raise UsageError(f"{args.save_timeline} already exists (use --force to overwrite)") from None
+    tty = sys.stderr.isatty()
+
+    def report(p: Progress) -> None:
+        if tty:
+            print(f"\r{p.line()}   ", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = export_video(renderer, timelines, args.output, fmt=fmt, fps=args.fps, scale=args.size, crf=args.crf,
+                              grid=grid, batch_size=args.batch, overwrite=args.force, progress=report)
+    except Cancelled:  # pragma: no cover - the CLI cancels by Ctrl+C (KeyboardInterrupt)
+        return 130
+    finally:
+        if tty:
+            print(file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{result.path}: {result.frames} frames, {result.width}x{result.height}, {result.fps:g} fps, "
+          f"{result.frames / result.fps:.2f} s ({result.format})")
+    return 0
