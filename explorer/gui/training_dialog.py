@@ -1,0 +1,700 @@
+"""Train > New run... and Train > Open run...: the training form, then the monitor of the run it started.
+
+The form checks what it can before Start: the dataset (count, size, labels, and every file training would
+skip, listed with its reason), the preset's settings, a measured seconds-per-kimg estimate on the chosen
+device. Start runs ``python -m explorer train ...`` as a detached process, so the window never waits on it
+and closing the dialog (or the app) leaves it running; the dialog then becomes the run's monitor.
+
+The command line is built from the trainer's own argparse parser (``explorer.cli.train.add_parser``), so the
+form cannot drift from the options ``explorer train`` really takes, and whatever the form can start a
+terminal can too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.errors import ExplorerError
+from explorer.gui.canvas import qimage_from_array
+from explorer.gui.training_monitor import MonitorWidget
+from explorer.train import preflight
+from explorer.train import run_reader as rr
+
+MAX_LISTED_PROBLEMS = 200
+SETTINGS_OUTDIR = "train/outdir"
+SETTINGS_DATA = "train/data"
+
+# The presets' settings when the trainer does not say (its explorer.train.configs is preferred).
+FALLBACK_PRESETS = {
+    "tiny": dict(batch=8, gamma=1.0, kimg=20, snap=1, resolution=32, cbase=2048, cmax=64, map=2),
+    "small": dict(batch=16, gamma=1.0, kimg=1000, snap=10, resolution=64, cbase=8192, cmax=256, map=2),
+    "paper256": dict(batch=64, gamma=1.0, kimg=25000, snap=50, resolution=256, cbase=16384, cmax=512, map=8),
+    "paper512": dict(batch=64, gamma=0.5, kimg=25000, snap=50, resolution=512, cbase=32768, cmax=512, map=8),
+    "stylegan2": dict(batch=32, gamma=10.0, kimg=25000, snap=50, resolution=1024, cbase=32768, cmax=512, map=8),
+}
+
+
+# ------------------------------------------------------------------------------------- the trainer's side
+
+
+def train_parser() -> argparse.ArgumentParser | None:
+    """``explorer train``'s own parser (None while the trainer is not installed in this checkout)."""
+    try:
+        from explorer.cli import train as train_cli
+    except ImportError:
+        return None
+    root = argparse.ArgumentParser(prog="explorer", exit_on_error=False)
+    sub = root.add_subparsers(dest="command")
+    train_cli.add_parser(sub)
+    return sub.choices["train"]
+
+
+def presets() -> dict[str, dict]:
+    """Preset name -> the form's fields (batch, gamma, kimg, snap, ...) and the networks' sizes."""
+    table = {name: dict(values) for name, values in FALLBACK_PRESETS.items()}
+    try:
+        from explorer.train import configs
+    except ImportError:
+        return table
+    theirs = getattr(configs, "PRESETS", None) or getattr(configs, "CONFIGS", None)
+    if isinstance(theirs, dict):
+        for name, spec in theirs.items():
+            values = spec if isinstance(spec, dict) else getattr(spec, "__dict__", {})
+            merged = dict(table.get(name, FALLBACK_PRESETS["small"]))
+            merged.update({k: v for k, v in values.items() if k in merged or k in ("aug", "target", "mirror")})
+            table[name] = merged
+    return table
+
+
+def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int = 0) -> tuple[dict, dict]:
+    """The G and D configs a preset builds at ``resolution``, for the speed estimate."""
+    cbase, cmax, mapping = int(preset.get("cbase", 16384)), int(preset.get("cmax", 512)), int(preset.get("map", 8))
+    w_dim = min(512, cmax * 2) if cmax < 256 else 512
+    g = {
+        "arch": "stylegan2", "z_dim": w_dim, "c_dim": c_dim, "w_dim": w_dim, "img_resolution": resolution,
+        "img_channels": channels, "mapping_kwargs": {"num_layers": mapping},
+        "synthesis_kwargs": {"channel_base": cbase, "channel_max": cmax},
+    }
+    d = {"c_dim": c_dim, "img_resolution": resolution, "img_channels": channels, "channel_base": cbase, "channel_max": cmax}
+    return g, d
+
+
+def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> list[str]:
+    """Form values -> ``explorer train`` arguments, spelled the way the trainer's parser wants them.
+
+    Booleans become bare flags for ``store_true`` options and ``--opt=1/0`` for options that take a value
+    (NVIDIA's style); options the trainer does not have are left out (the estimate-only ones).
+    """
+    args: list[str] = []
+    actions = {}
+    if parser is not None:
+        for action in parser._actions:
+            for option in action.option_strings:
+                actions[option] = action
+    for key, value in values.items():
+        if value is None:
+            continue
+        option = f"--{key}"
+        action = actions.get(option)
+        if parser is not None and action is None:
+            continue
+        if isinstance(value, bool):
+            if action is not None and action.nargs == 0:
+                store_true = action.const is True or type(action).__name__ in ("_StoreTrueAction", "BooleanOptionalAction")
+                if value == store_true:
+                    args.append(option)
+                elif type(action).__name__ == "BooleanOptionalAction" and not value:
+                    args.append(f"--no-{key}")
+            else:
+                args.append(f"{option}={'1' if value else '0'}")
+        else:
+            args.append(f"{option}={value:g}" if isinstance(value, float) else f"{option}={value}")
+    return args
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+class _Task(QThread):
+    """Runs ``fn(progress, cancelled)`` off the GUI thread; the result or a one-line error comes back by signal."""
+
+    finishedWith = Signal(object, str)
+    progressed = Signal(int, int)
+
+    def __init__(self, fn, parent=None):
+        super().__init__(parent)
+        self._fn = fn
+        self._cancel = False
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def run(self) -> None:
+        try:
+            result = self._fn(lambda a, b: self.progressed.emit(a, b), lambda: self._cancel)
+        except ExplorerError as exc:
+            self.finishedWith.emit(None, str(exc))
+        except Exception as exc:  # a network or device failure: one line, never a traceback
+            self.finishedWith.emit(None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        else:
+            self.finishedWith.emit(result, "")
+
+
+def _settings():
+    from explorer.gui.settings import settings
+
+    return settings()
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.insert(0, "cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.insert(0, "mps")
+    return devices
+
+
+# ----------------------------------------------------------------------------------------------- form
+
+
+class TrainingForm(QWidget):
+    """The new-run form. ``startRequested(argv, outdir)`` when Start is pressed and everything checks out."""
+
+    startRequested = Signal(list, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.parser = train_parser()
+        self.preset_table = presets()
+        self.scan: preflight.DatasetScan | None = None
+        self.estimate: preflight.SpeedEstimate | None = None
+        self._scan_task: _Task | None = None
+        self._estimate_task: _Task | None = None
+        self._tasks: list[_Task] = []  # finished-but-not-yet-deleted threads stay referenced
+        self._build()
+        self._apply_preset(self.cfg.currentText())
+        saved = _settings().value(SETTINGS_DATA)
+        if saved and Path(str(saved)).exists():
+            self.data_edit.setText(str(saved))
+            self.scan_dataset()
+
+    # ---- layout
+    def _build(self) -> None:
+        # Dataset
+        self.data_edit = QLineEdit()
+        self.data_edit.setPlaceholderText("a folder of images, or a dataset .zip made by `explorer dataset`")
+        self.data_edit.editingFinished.connect(self.scan_dataset)
+        folder_button = QPushButton("Folder...")
+        folder_button.clicked.connect(self._browse_folder)
+        zip_button = QPushButton("Zip...")
+        zip_button.clicked.connect(self._browse_zip)
+        row = QHBoxLayout()
+        row.addWidget(self.data_edit, 1)
+        row.addWidget(folder_button)
+        row.addWidget(zip_button)
+        self.strip = QHBoxLayout()
+        self.strip.setSpacing(4)
+        self.thumbs: list[QLabel] = []
+        for _ in range(preflight.SAMPLES):
+            label = QLabel()
+            label.setFixedSize(66, 66)
+            label.setStyleSheet("background: #18181a; border: 1px solid #444;")
+            self.thumbs.append(label)
+            self.strip.addWidget(label)
+        self.strip.addStretch(1)
+        self.data_info = QLabel("Choose a dataset.")
+        self.data_info.setWordWrap(True)
+        self.problems = QListWidget()
+        self.problems.setVisible(False)
+        data_box = QGroupBox("Dataset")
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addLayout(row)
+        data_layout.addLayout(self.strip)
+        data_layout.addWidget(self.data_info)
+        self.problems_title = QLabel()
+        self.problems_title.setVisible(False)
+        data_layout.addWidget(self.problems_title)
+        data_layout.addWidget(self.problems, 1)
+        data_layout.addStretch(0)
+
+        # Settings
+        self.cfg = QComboBox()
+        self.cfg.addItems(list(self.preset_table))
+        self.cfg.currentTextChanged.connect(self._apply_preset)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 4096)
+        self.gamma = QDoubleSpinBox()
+        self.gamma.setRange(0.0, 1000.0)
+        self.gamma.setDecimals(4)
+        self.gamma.setToolTip("R1 regularisation weight (NVIDIA: about 0.0002 x resolution^2 / batch)")
+        self.kimg = QDoubleSpinBox()
+        self.kimg.setRange(0.001, 1_000_000)
+        self.kimg.setDecimals(3)
+        self.kimg.setToolTip("Length of the run in thousands of real images shown to D")
+        self.snap = QSpinBox()
+        self.snap.setRange(1, 100_000)
+        self.snap.setToolTip("Snapshot (network + fakes grid) every this many ticks")
+        self.mirror = QCheckBox("x-flips double the dataset")
+        self.aug = QComboBox()
+        self.aug.addItems(["ada", "noaug", "fixed"])
+        self.target = QDoubleSpinBox()
+        self.target.setRange(0.0, 1.0)
+        self.target.setSingleStep(0.05)
+        self.target.setToolTip("ADA target for the sign of D's output on reals (0.6)")
+        self.aug.currentTextChanged.connect(lambda a: self.target.setEnabled(a == "ada"))
+        self.cond = QCheckBox("use the dataset's labels (class-conditional)")
+        self.cond.setEnabled(False)
+        self.device = QComboBox()
+        self.device.addItems(available_devices())
+        for w in (self.cfg, self.device):
+            w.currentTextChanged.connect(self._invalidate_estimate)
+        self.batch.valueChanged.connect(self._update_estimate_text)
+        self.kimg.valueChanged.connect(self._update_estimate_text)
+        form = QFormLayout()
+        form.addRow("Config preset", self.cfg)
+        form.addRow("Batch", self.batch)
+        form.addRow("Gamma (R1)", self.gamma)
+        form.addRow("Length (kimg)", self.kimg)
+        form.addRow("Snapshot every (ticks)", self.snap)
+        form.addRow("Mirror", self.mirror)
+        form.addRow("Augmentation", self.aug)
+        form.addRow("ADA target", self.target)
+        form.addRow("Conditional", self.cond)
+        form.addRow("Device", self.device)
+        self.estimate_label = QLabel("Speed not measured yet.")
+        self.estimate_label.setWordWrap(True)
+        self.estimate_button = QPushButton("Estimate speed")
+        self.estimate_button.setToolTip("Time a couple of training steps of these networks on this device")
+        self.estimate_button.clicked.connect(self.measure_speed)
+        self.estimate_note = QLabel()
+        self.estimate_note.setWordWrap(True)
+        self.estimate_note.setStyleSheet("color: #999; font-size: 9pt;")
+        form.addRow("Speed", self.estimate_button)
+        form.addRow(self.estimate_label)
+        form.addRow(self.estimate_note)
+        settings_box = QGroupBox("Training")
+        settings_box.setLayout(form)
+
+        # Output
+        self.outdir_edit = QLineEdit(str(_settings().value(SETTINGS_OUTDIR) or Path.home() / "training-runs"))
+        out_button = QPushButton("Browse...")
+        out_button.clicked.connect(self._browse_outdir)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.outdir_edit, 1)
+        out_row.addWidget(out_button)
+        out_box = QGroupBox("Output folder (each run gets its own NNNNN-name folder inside)")
+        out_box.setLayout(out_row)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #f88;")
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.start_button)
+
+        columns = QHBoxLayout()
+        columns.addWidget(data_box, 3)
+        columns.addWidget(settings_box, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns, 1)
+        layout.addWidget(out_box)
+        layout.addLayout(buttons)
+        if self.parser is None:
+            self.message.setText("The trainer (explorer train) is not available in this installation.")
+            self.start_button.setEnabled(False)
+
+    # ---- dataset
+    def _browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_edit.text())
+        if path:
+            self.set_dataset(path)
+
+    def _browse_zip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset zip", self.data_edit.text(), "Zip files (*.zip)")
+        if path:
+            self.set_dataset(path)
+
+    def _browse_outdir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Output folder", self.outdir_edit.text())
+        if path:
+            self.outdir_edit.setText(path)
+
+    def set_dataset(self, path: str | Path) -> None:
+        self.data_edit.setText(str(path))
+        self.scan_dataset()
+
+    def scan_dataset(self) -> None:
+        path = self.data_edit.text().strip()
+        if self.scan is not None and str(self.scan.path) == str(Path(path).expanduser()) and self._scan_task is None:
+            return
+        if self._scan_task is not None:
+            self._scan_task.cancel()
+        self.scan = None
+        self._show_scan(None)
+        if not path:
+            return
+        self.data_info.setText("Scanning...")
+        task = _Task(lambda progress, cancelled: preflight.scan_dataset(path, progress, cancelled), self)
+        task.progressed.connect(lambda done, total: self.data_info.setText(f"Scanning... {done} of {total} files"))
+        task.finishedWith.connect(lambda result, error, t=task: self._scan_done(t, result, error))
+        self._scan_task = task
+        self._tasks.append(task)
+        task.start()
+
+    def _scan_done(self, task: _Task, scan, error: str) -> None:
+        self._tasks.remove(task)
+        if task is not self._scan_task:
+            return  # a newer scan replaced this one
+        self._scan_task = None
+        if error:
+            scan = preflight.DatasetScan(Path(self.data_edit.text()), error=error)
+        self.scan = scan
+        self._show_scan(scan)
+        self._invalidate_estimate()
+        if not scan.error:
+            _settings().setValue(SETTINGS_DATA, str(scan.path))
+
+    def _show_scan(self, scan: preflight.DatasetScan | None) -> None:
+        for label in self.thumbs:
+            label.clear()
+        self.problems.clear()
+        self.problems.setVisible(False)
+        self.problems_title.setVisible(False)
+        if scan is None:
+            self.data_info.setText("Choose a dataset.")
+            return
+        for label, sample in zip(self.thumbs, scan.samples):
+            label.setPixmap(QPixmap.fromImage(qimage_from_array(sample)))
+        if scan.error:
+            self.data_info.setText(f"<span style='color:#f88'>{scan.error}</span>")
+        else:
+            labels = scan.labels + (f", {scan.num_classes} classes" if scan.num_classes else "")
+            res = scan.resolution
+            lines = [
+                f"<b>{scan.usable}</b> usable image{'s' if scan.usable != 1 else ''} of {scan.files} "
+                f"({len(scan.problems)} with problems)",
+                f"Size: {scan.size_text()}; trains at <b>{res}x{res}</b>" if res else "Size: -",
+                f"Labels: {labels}",
+            ]
+            if scan.decoded < scan.usable:
+                lines.append(f"<i>{scan.decoded} fully decoded, the rest header-checked; training skips any it cannot read.</i>")
+            self.data_info.setText("<br>".join(lines))
+        self.cond.setEnabled(scan.labels == "dataset.json")
+        if scan.labels != "dataset.json":
+            self.cond.setChecked(False)
+        if scan.problems:
+            for name, reason in scan.problems[:MAX_LISTED_PROBLEMS]:
+                self.problems.addItem(f"{name}: {reason}")
+            if len(scan.problems) > MAX_LISTED_PROBLEMS:
+                self.problems.addItem(f"... and {len(scan.problems) - MAX_LISTED_PROBLEMS} more")
+            self.problems.setVisible(True)
+            self.problems_title.setText(f"<b>{len(scan.problems)} file(s) training will skip</b>, and why:")
+            self.problems_title.setVisible(True)
+
+    # ---- settings
+    def _apply_preset(self, name: str) -> None:
+        values = self.preset_table.get(name, {})
+        self.batch.setValue(int(values.get("batch", 32)))
+        self.gamma.setValue(float(values.get("gamma", 1.0)))
+        self.kimg.setValue(float(values.get("kimg", 1000)))
+        self.snap.setValue(int(values.get("snap", 50)))
+        self.mirror.setChecked(bool(values.get("mirror", False)))
+        self.aug.setCurrentText(str(values.get("aug", "ada")))
+        self.target.setValue(float(values.get("target", 0.6)))
+
+    def values(self) -> dict:
+        """The form as ``explorer train`` options (names as the trainer spells them)."""
+        return {
+            "outdir": self.outdir_edit.text().strip(),
+            "data": self.data_edit.text().strip(),
+            "cfg": self.cfg.currentText(),
+            "batch": self.batch.value(),
+            "gamma": self.gamma.value(),
+            "kimg": self.kimg.value() if self.kimg.value() != int(self.kimg.value()) else int(self.kimg.value()),
+            "snap": self.snap.value(),
+            "mirror": self.mirror.isChecked(),
+            "aug": self.aug.currentText(),
+            "target": self.target.value() if self.aug.currentText() == "ada" else None,
+            "cond": self.cond.isChecked(),
+            "device": self.device.currentText(),
+        }
+
+    # ---- speed estimate
+    def _invalidate_estimate(self, *_):
+        self.estimate = None
+        self._update_estimate_text()
+
+    def _update_estimate_text(self, *_):
+        if self._estimate_task is not None:
+            return
+        if self.estimate is None:
+            self.estimate_label.setText("Not measured yet: Estimate speed trains a couple of steps on the device.")
+            self.estimate_note.setText("")
+            return
+        e = self.estimate
+        total = e.sec_per_kimg * self.kimg.value()
+        speed = f"{e.sec_per_kimg:,.0f}" if e.sec_per_kimg >= 100 else f"{e.sec_per_kimg:.3g}"
+        self.estimate_label.setText(f"<b>≈ {speed} s/kimg</b> on {e.device}; the whole run ≈ <b>{rr.format_duration(total)}</b>")
+        self.estimate_note.setText(
+            f"An estimate: {e.steps} timed G+D steps at batch {e.batch_timed}, ×{preflight.OVERHEAD_FACTOR} for "
+            "regularisation, augmentation and data loading. The monitor shows the real speed once training runs.")
+
+    def measure_speed(self) -> None:
+        if self._estimate_task is not None:
+            return
+        preset = self.preset_table.get(self.cfg.currentText(), {})
+        res = (self.scan.resolution if self.scan and not self.scan.error else None) or int(preset.get("resolution", 64))
+        c_dim = self.scan.num_classes if self.scan and self.cond.isChecked() else 0
+        g, d = network_configs(preset, res, 3, c_dim)
+        device = self.device.currentText()
+        batch = min(self.batch.value(), 4)
+        self.estimate_label.setText(f"Measuring on {device} at {res}x{res}...")
+        self.estimate_button.setEnabled(False)
+        task = _Task(lambda progress, cancelled: preflight.measure_sec_per_kimg(g, d, device, batch, 2, cancelled), self)
+        task.finishedWith.connect(lambda result, error, t=task: self._estimate_done(t, result, error))
+        self._estimate_task = task
+        self._tasks.append(task)
+        task.start()
+
+    def _estimate_done(self, task: _Task, result, error: str) -> None:
+        self._tasks.remove(task)
+        self._estimate_task = None
+        self.estimate_button.setEnabled(True)
+        if error:
+            self.estimate = None
+            self.estimate_label.setText(f"<span style='color:#f88'>Could not measure: {error}</span>")
+            return
+        self.estimate = result
+        self._update_estimate_text()
+
+    # ---- start
+    def check(self) -> str:
+        """Why Start cannot go ahead (one line), or '' when it can."""
+        if self.parser is None:
+            return "The trainer (explorer train) is not available in this installation."
+        if not self.data_edit.text().strip():
+            return "Choose a dataset first."
+        if self._scan_task is not None:
+            return "Wait for the dataset scan to finish."
+        if self.scan is None:
+            return "The dataset has not been scanned yet."
+        if self.scan.error:
+            return self.scan.error
+        outdir = self.outdir_edit.text().strip()
+        if not outdir:
+            return "Choose an output folder."
+        if Path(outdir).expanduser().exists() and not Path(outdir).expanduser().is_dir():
+            return f"{Path(outdir).name}: the output folder is a file."
+        return ""
+
+    def argv(self) -> list[str]:
+        return build_train_argv(self.parser, self.values())
+
+    def start(self) -> None:
+        problem = self.check()
+        if problem:
+            self.message.setText(problem)
+            return
+        argv = self.argv()
+        if self.parser is not None:
+            try:
+                self.parser.parse_args(argv)
+            except (argparse.ArgumentError, SystemExit) as exc:
+                self.message.setText(f"explorer train refuses these settings: {exc}")
+                return
+        self.message.setText("")
+        outdir = Path(self.outdir_edit.text().strip()).expanduser()
+        _settings().setValue(SETTINGS_OUTDIR, str(outdir))
+        self.startRequested.emit(argv, outdir)
+
+    def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            task.wait(30000)
+
+
+# ---------------------------------------------------------------------------------------------- dialog
+
+
+class TrainingDialog(QDialog):
+    """Form first (New run...) or the monitor straight away (Open run...). Non-modal; never blocks."""
+
+    openSnapshot = Signal(object)
+    LAUNCH_TIMEOUT_S = 600  # how long to wait for a run folder before assuming the trainer hangs
+
+    def __init__(self, parent=None, run_dir: str | Path | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Train")
+        self.setModal(False)
+        self.resize(1180, 860)
+        self.stack = QStackedWidget()
+        self.form: TrainingForm | None = None
+        self.monitor: MonitorWidget | None = None
+        self.process = None
+        self._launch: dict | None = None
+        self._launch_timer = QTimer(self)
+        self._launch_timer.setInterval(250)
+        self._launch_timer.timeout.connect(self._look_for_run_dir)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.stack)
+        if run_dir is None:
+            self.form = TrainingForm()
+            self.form.startRequested.connect(self.launch)
+            self.stack.addWidget(self.form)
+            self.setWindowTitle("Train: new run")
+        else:
+            self.attach(run_dir)
+
+    # ---- starting a run
+    def launch(self, argv: list[str], outdir: Path) -> None:
+        """Start the trainer detached and wait (polling, never blocking) for its run folder to appear."""
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+            before = {p.name for p in rr.run_dirs_in(outdir)}
+            console = outdir / f".explorer-train-{time.strftime('%Y%m%d-%H%M%S')}.log"
+            self.process = rr.start_detached(rr.train_command(argv), console)
+        except OSError as exc:
+            self.form.message.setText(f"Cannot start the trainer: {exc.strerror or exc}")
+            return
+        self._launch = {"outdir": outdir, "before": before, "console": console, "started": time.monotonic()}
+        self.form.start_button.setEnabled(False)
+        self.form.message.setStyleSheet("color: #ccc;")
+        self.form.message.setText("Starting the trainer...")
+        self._launch_timer.start()
+
+    def _look_for_run_dir(self) -> None:
+        launch = self._launch
+        new = [p for p in rr.run_dirs_in(launch["outdir"]) if p.name not in launch["before"] and rr.is_run_dir(p)]
+        if new:
+            self._launch_timer.stop()
+            self._launch = None
+            self.attach(new[-1], self.process)
+            return
+        code = self.process.poll()
+        if code is not None or time.monotonic() - launch["started"] > self.LAUNCH_TIMEOUT_S:
+            self._launch_timer.stop()
+            self._launch = None
+            self.form.start_button.setEnabled(True)
+            self.form.message.setStyleSheet("color: #f88;")
+            self.form.message.setText(_last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
+
+    # ---- monitoring
+    def attach(self, run_dir: str | Path, process=None) -> MonitorWidget:
+        """Show the monitor of ``run_dir`` (raises RunDirError for a folder that is not a run)."""
+        monitor = MonitorWidget(run_dir, process=process)
+        monitor.openSnapshot.connect(self.openSnapshot)
+        if self.monitor is not None:
+            self.monitor.stop_polling()
+            self.stack.removeWidget(self.monitor)
+            self.monitor.deleteLater()
+        self.monitor = monitor
+        self.stack.addWidget(monitor)
+        self.stack.setCurrentWidget(monitor)
+        self.setWindowTitle(f"Train: {monitor.run_dir.name}")
+        return monitor
+
+    def closeEvent(self, event) -> None:
+        """The run goes on: only this window's polling and its background measurements end."""
+        self._shutdown()
+        super().closeEvent(event)
+
+    def done(self, result: int) -> None:  # Esc / reject: the same as closing
+        self._shutdown()
+        super().done(result)
+
+    def _shutdown(self) -> None:
+        self._launch_timer.stop()
+        if self.monitor is not None:
+            self.monitor.stop_polling()
+        if self.form is not None:
+            self.form.shutdown()
+
+
+def _last_error_line(console: Path) -> str:
+    """The trainer's one-line error from its console output (``explorer train: error: ...``)."""
+    try:
+        lines = [l.strip() for l in console.read_text(encoding="utf-8", errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    errors = [l for l in lines if "error" in l.lower()]
+    return (errors or lines or [""])[-1][:400]
+
+
+# ------------------------------------------------------------------------------------- the Train menu
+
+
+def add_train_menu(window) -> None:
+    """Add Train > New run... / Open run... to the main window's menu bar (before Help).
+
+    "Open in explorer" in a monitor loads the snapshot through ``window.open_model`` while training goes on.
+    """
+    bar = window.menuBar()
+    menu = window.menuBar().addMenu("&Train")
+    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    if help_action is not None:
+        bar.removeAction(menu.menuAction())
+        bar.insertAction(help_action, menu.menuAction())
+    window.train_menu = menu
+    window.training_dialogs = []
+
+    def show(dialog: TrainingDialog) -> TrainingDialog:
+        dialog.openSnapshot.connect(lambda path: window.open_model(path))
+        dialog.finished.connect(lambda _=0, d=dialog: window.training_dialogs.remove(d) if d in window.training_dialogs else None)
+        window.training_dialogs.append(dialog)
+        dialog.show()
+        return dialog
+
+    def new_run() -> TrainingDialog:
+        return show(TrainingDialog(window))
+
+    def open_run(path: str | Path | None = None) -> TrainingDialog | None:
+        if path is None:
+            start = str(_settings().value(SETTINGS_OUTDIR) or Path.home())
+            path = QFileDialog.getExistingDirectory(window, "Open training run folder", start)
+            if not path:
+                return None
+        try:
+            return show(TrainingDialog(window, run_dir=path))
+        except ExplorerError as exc:
+            QMessageBox.warning(window, "Open run", str(exc))
+            return None
+
+    window.new_training_run = new_run
+    window.open_training_run = open_run
+    new_action = QAction("&New run...", window)
+    new_action.triggered.connect(lambda: new_run())
+    open_action = QAction("&Open run...", window)
+    open_action.triggered.connect(lambda: open_run())
+    menu.addAction(new_action)
+    menu.addAction(open_action)
+    window.train_new_action, window.train_open_action = new_action, open_action
