@@ -44,13 +44,10 @@ def run(args) -> int:
         size = _parse_size(args.size)
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtWidgets import QApplication
-
-    from explorer.gui.theme import apply_dark_theme
+    from explorer.gui.app import application
     from explorer.gui.training_monitor import MonitorWindow
 
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)
+    app = application()
     window = MonitorWindow(run_dir)
     if shot is None:
         window.show()

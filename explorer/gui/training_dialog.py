@@ -499,8 +499,6 @@ class TrainingForm(QWidget):
     # ---- start
     def check(self) -> str:
         """Why Start cannot go ahead (one line), or '' when it can."""
-        if self.parser is None:
-            return "The trainer (explorer train) is not available in this installation."
         if not self.data_edit.text().strip():
             return "Choose a dataset first."
         if self._scan_task is not None:
@@ -514,6 +512,8 @@ class TrainingForm(QWidget):
             return "Choose an output folder."
         if Path(outdir).expanduser().exists() and not Path(outdir).expanduser().is_dir():
             return f"{Path(outdir).name}: the output folder is a file."
+        if self.parser is None:
+            return "The trainer (explorer train) is not available in this installation."
         return ""
 
     def argv(self) -> list[str]:

@@ -1,0 +1,260 @@
+"""The training dialog and monitor, driven offscreen.
+
+Most tests use fake run folders written here (NVIDIA's layout), so they are fast and do not depend on the
+trainer's speed; one test starts a real tiny run through the form, stops it gracefully and reattaches.
+No timing assertions: waits are generous upper bounds only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from explorer.train import run_reader as rr  # noqa: E402
+from explorer.train.preflight import scan_dataset  # noqa: E402
+
+TIMEOUT = 30_000
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
+
+
+# ------------------------------------------------------------------------------------------ fakes
+
+
+def stats_row(tick: int, kimg: float) -> dict:
+    s = lambda v: {"num": 4, "mean": float(v), "std": 0.0}  # noqa: E731
+    return {
+        "Progress/tick": s(tick), "Progress/kimg": s(kimg), "Progress/augment": s(0.01 * tick),
+        "Loss/G/loss": s(2.0 - 0.01 * tick), "Loss/D/loss": s(0.5 + 0.01 * tick),
+        "Loss/r1_penalty": s(0.05), "Loss/pl_penalty": s(0.2), "Timing/sec_per_kimg": s(10.0),
+        "Timing/sec_per_tick": s(5.0), "Timing/total_sec": s(5.0 * tick), "timestamp": 1.7e9 + tick,
+    }
+
+
+def append_stats(run_dir: Path, ticks: range, kimg_per_tick: float = 0.5) -> None:
+    with open(run_dir / "stats.jsonl", "a") as f:
+        for t in ticks:
+            f.write(json.dumps(stats_row(t, t * kimg_per_tick)) + "\n")
+
+
+def solid_grid(colour, size=(64, 32)) -> Image.Image:
+    return Image.new("RGB", size, colour)
+
+
+def fake_run(tmp_path: Path, ticks: int = 4, snapshots=(0, 1, 2)) -> Path:
+    run_dir = tmp_path / "runs" / "00000-fake"
+    run_dir.mkdir(parents=True)
+    (run_dir / "training_options.json").write_text(json.dumps({"total_kimg": 10, "metrics": []}))
+    (run_dir / "log.txt").write_text("".join(f"tick {t}\n" for t in range(ticks)))
+    append_stats(run_dir, range(ticks))
+    solid_grid((0, 0, 0)).save(run_dir / "fakes_init.png")
+    for i, kimg in enumerate(snapshots):
+        solid_grid(COLOURS[i]).save(run_dir / f"fakes{kimg:06d}.png")
+    return run_dir
+
+
+def make_image_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"img{i}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    Image.new("CMYK", (32, 32)).save(folder / "cmyk.jpg")
+    good = (folder / "img0.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    return folder
+
+
+# ----------------------------------------------------------------------------------- Qt-free reader
+
+
+def test_reader_reads_only_new_complete_lines(tmp_path):
+    run_dir = fake_run(tmp_path, ticks=2)
+    reader = rr.RunReader(run_dir)
+    assert reader.poll().new_rows == 2
+    assert reader.poll().new_rows == 0
+    line = json.dumps(stats_row(2, 1.0))
+    with open(run_dir / "stats.jsonl", "a") as f:
+        f.write(line[:20])  # the trainer is mid-write
+    assert reader.poll().new_rows == 0
+    with open(run_dir / "stats.jsonl", "a") as f:
+        f.write(line[20:] + "\nnot json\n")
+    assert reader.poll().new_rows == 1
+    assert reader.series["Loss/G/loss"].x == [0.0, 0.5, 1.0]
+    assert reader._stats.bad_lines == 1
+    assert reader.total_kimg == 10 and reader.sec_per_kimg == pytest.approx(10.0)
+    assert [s.kimg for s in reader.snapshots] == [-1, 0, 1, 2]
+
+
+def test_status_from_pid_file_and_stop_request(tmp_path):
+    run_dir = fake_run(tmp_path)
+    (run_dir / "train.pid").write_text(str(os.getpid()))
+    assert rr.run_status(run_dir) == "running"
+    rr.request_stop(run_dir)
+    assert rr.run_status(run_dir) == "stopping"
+    (run_dir / "train.pid").unlink()
+    old = time.time() - 3600
+    for name in ("stats.jsonl", "log.txt"):
+        os.utime(run_dir / name, (old, old))
+    assert rr.run_status(run_dir, kimg=2, total_kimg=10) == "stopped"
+    assert rr.run_status(run_dir, kimg=10, total_kimg=10) == "finished"
+
+
+# ------------------------------------------------------------------------------------------ the form
+
+
+def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path):
+    from explorer.gui.training_dialog import TrainingDialog
+
+    folder = make_image_folder(tmp_path / "images")
+    scan = scan_dataset(folder)
+    assert scan.usable == 6 and scan.resolution == 32
+    assert {name for name, _ in scan.problems} == {"broken.png", "cmyk.jpg", "truncated.png"}
+
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    dialog.form.set_dataset(folder)
+    qtbot.waitUntil(lambda: dialog.form.scan is not None, timeout=TIMEOUT)
+    listed = [dialog.form.problems.item(i).text() for i in range(dialog.form.problems.count())]
+    assert len(listed) == 3 and any(l.startswith("cmyk.jpg: CMYK") for l in listed)
+    assert "6" in dialog.form.data_info.text()
+    assert sum(1 for t in dialog.form.thumbs if t.pixmap() is not None and not t.pixmap().isNull()) == 6
+
+    dialog.form.set_dataset(tmp_path / "missing")
+    qtbot.waitUntil(lambda: dialog.form.scan is not None and bool(dialog.form.scan.error), timeout=TIMEOUT)
+    assert "no such folder" in dialog.form.check()
+    dialog.close()
+
+
+# ------------------------------------------------------------------------------------------ the monitor
+
+
+def test_plots_gain_points_as_stats_grow(qtbot, tmp_path):
+    from explorer.gui.training_monitor import MonitorWidget
+
+    run_dir = fake_run(tmp_path, ticks=3)
+    monitor = MonitorWidget(run_dir, poll_ms=50)
+    qtbot.addWidget(monitor)
+    assert len(monitor.curves["Loss/G/loss"].getData()[0]) == 3
+    append_stats(run_dir, range(3, 7))
+    qtbot.waitUntil(lambda: len(monitor.curves["Loss/G/loss"].getData()[0]) == 7, timeout=TIMEOUT)
+    assert len(monitor.curves["Progress/augment"].getData()[0]) == 7
+    assert "3 of 10 kimg" in monitor.progress.format()
+    with open(run_dir / "metric-fid50k_full.jsonl", "w") as f:
+        f.write(json.dumps({"results": {"fid50k_full": 99.0}, "snapshot_pkl": "network-snapshot-000002.pkl"}) + "\n")
+    qtbot.waitUntil(lambda: "metric:fid50k_full" in monitor.curves, timeout=TIMEOUT)
+    assert list(monitor.curves["metric:fid50k_full"].getData()[1]) == [99.0]
+    monitor.stop_polling()
+
+
+def test_timeline_shows_each_snapshots_grid(qtbot, tmp_path):
+    from explorer.gui.training_monitor import MonitorWidget
+
+    run_dir = fake_run(tmp_path, snapshots=(0, 1, 2))
+    monitor = MonitorWidget(run_dir)
+    qtbot.addWidget(monitor)
+    monitor.stop_polling()
+    assert monitor.timeline.maximum() == 3  # init + three snapshots; it starts on the latest
+    assert monitor.grid_view.path == run_dir / "fakes000002.png"
+    for index, (name, colour) in enumerate([("fakes_init.png", (0, 0, 0))] + [
+            (f"fakes{k:06d}.png", COLOURS[k]) for k in (0, 1, 2)]):
+        monitor.select_snapshot(index)
+        assert monitor.grid_view.path == run_dir / name
+        pixel = monitor.grid_view.image.pixelColor(3, 3)
+        assert (pixel.red(), pixel.green(), pixel.blue()) == colour
+    # A new snapshot does not yank the timeline away from where the user is scrubbing...
+    monitor.select_snapshot(1)
+    solid_grid(COLOURS[3]).save(run_dir / "fakes000003.png")
+    monitor.refresh()
+    assert monitor.timeline.maximum() == 4 and monitor.grid_view.path == run_dir / "fakes000000.png"
+    # ...but one that is watching the latest follows it.
+    monitor.select_snapshot(4)
+    solid_grid(COLOURS[0]).save(run_dir / "fakes000004.png")
+    monitor.refresh()
+    assert monitor.grid_view.path == run_dir / "fakes000004.png"
+
+
+def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir):
+    from explorer.gui import main_window
+    from explorer.gui.training_dialog import add_train_menu
+
+    run_dir = fake_run(tmp_path, snapshots=(0, 1))
+    shutil.copy(nvidia_dir / "sg2-skip-32.pkl", run_dir / "network-snapshot-000001.pkl")
+    window = main_window(network=None, restore_session=False, autosave=False)
+    qtbot.addWidget(window)
+    if not hasattr(window, "train_menu"):  # the window adds the menu itself once hooked up
+        add_train_menu(window)
+    assert [a.text() for a in window.train_menu.actions()] == ["&New run...", "&Open run..."]
+    dialog = window.open_training_run(run_dir)
+    assert dialog.monitor is not None and dialog.monitor.reader.rows == 4
+    with qtbot.waitSignal(window.modelLoaded, timeout=TIMEOUT):
+        dialog.monitor.open_button.click()
+    assert Path(window.model_info.path).name == "network-snapshot-000001.pkl"
+    dialog.close()
+    # Not a run folder: a one-line message, no dialog.
+    with pytest.raises(rr.RunDirError):
+        rr.check_run_dir(tmp_path)
+    window.shutdown()
+
+
+def test_monitor_cli_screenshot_and_errors(tmp_path, capsys):
+    from explorer.cli import main
+
+    run_dir = fake_run(tmp_path)
+    shot = tmp_path / "monitor.png"
+    assert main(["monitor", str(run_dir), "--screenshot", str(shot), "--size", "900x600"]) == 0
+    image = Image.open(shot)
+    assert image.size[0] >= 900 and image.size[1] >= 600
+    assert main(["monitor", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such folder" in err[0]
+    assert main(["monitor", str(run_dir), "--screenshot", str(shot)]) == 2  # never overwritten silently
+
+
+# ------------------------------------------------------------------------------------------ a real run
+
+
+def test_start_real_tiny_run_stop_resume_and_reattach(qtbot, tmp_path):
+    pytest.importorskip("explorer.cli.train", reason="the trainer is not in this checkout yet")
+    from explorer.gui.training_dialog import TrainingDialog
+
+    folder = make_image_folder(tmp_path / "images")
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    form = dialog.form
+    form.set_dataset(folder)
+    qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
+    form.cfg.setCurrentText("tiny")
+    form.kimg.setValue(0.064)  # as short as the trainer allows: a tick or two
+    form.snap.setValue(1)
+    form.outdir_edit.setText(str(tmp_path / "runs"))
+    form.start_button.click()
+    assert "explorer train" not in form.message.text(), form.message.text()
+    qtbot.waitUntil(lambda: dialog.monitor is not None or form.start_button.isEnabled(), timeout=60_000)
+    assert dialog.monitor is not None, form.message.text()
+    monitor = dialog.monitor
+    run_dir = monitor.run_dir
+    qtbot.waitUntil(lambda: monitor.reader.rows >= 1 or monitor.status in ("finished", "stopped"), timeout=60_000)
+    monitor.request_stop()
+    qtbot.waitUntil(lambda: dialog.process.poll() is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: monitor.status in ("finished", "stopped"), timeout=TIMEOUT)
+    assert monitor.reader.latest_network is not None, "a graceful stop leaves a final snapshot"
+    assert monitor.timeline_snapshots
+    dialog.close()
+
+    again = TrainingDialog(run_dir=run_dir)
+    qtbot.addWidget(again)
+    assert again.monitor.reader.rows == monitor.reader.rows
+    assert again.monitor.status in ("finished", "stopped")
+    again.close()
