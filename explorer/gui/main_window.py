@@ -287,6 +287,8 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
+        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
+        add_train_menu(self)
 
         tools = self.addToolBar("Main")
         tools.setObjectName("mainToolbar")
