@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
 
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
-from explorer.gui.training_monitor import MonitorWidget
 from explorer.train import preflight
 from explorer.train import run_reader as rr
 
@@ -558,7 +557,7 @@ class TrainingDialog(QDialog):
         self.resize(1180, 860)
         self.stack = QStackedWidget()
         self.form: TrainingForm | None = None
-        self.monitor: MonitorWidget | None = None
+        self.monitor = None  # a MonitorWidget once a run is attached
         self.process = None
         self._launch: dict | None = None
         self._launch_timer = QTimer(self)
@@ -609,8 +608,10 @@ class TrainingDialog(QDialog):
             self.form.message.setText(_last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
 
     # ---- monitoring
-    def attach(self, run_dir: str | Path, process=None) -> MonitorWidget:
+    def attach(self, run_dir: str | Path, process=None):
         """Show the monitor of ``run_dir`` (raises RunDirError for a folder that is not a run)."""
+        from explorer.gui.training_monitor import MonitorWidget  # pyqtgraph loads only when a monitor opens
+
         monitor = MonitorWidget(run_dir, process=process)
         monitor.openSnapshot.connect(self.openSnapshot)
         if self.monitor is not None:

@@ -46,7 +46,6 @@ PLOTS: list[tuple[str, list[tuple[str, str, str]]]] = [
 METRIC_COLOURS = ("#ff6b6b", "#6bffb0", "#6b9bff", "#ffd86b")
 STATUS_COLOURS = {"running": "#6c6", "stopping": "#fc6", "finished": "#8af", "stopped": "#aaa"}
 
-pg.setConfigOptions(antialias=True, background=CANVAS_BACKGROUND, foreground="#bbb")
 
 
 class GridView(QWidget):
@@ -147,13 +146,18 @@ class MonitorWidget(QWidget):
         buttons.addStretch(1)
 
         # Plots: one GraphicsLayoutWidget (one scene) is far cheaper than six PlotWidgets.
+        # Colours set per widget, not with pg.setConfigOptions: other windows may use pyqtgraph differently.
         self.plots_widget = pg.GraphicsLayoutWidget()
+        self.plots_widget.setBackground(CANVAS_BACKGROUND)
         self.plots_widget.setMinimumSize(360, 300)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.empty: dict[str, bool] = {}
         for i, (title, names) in enumerate(PLOTS):
             plot = self.plots_widget.addPlot(row=i // 2, col=i % 2, title=title)
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setPen("#888")
+                plot.getAxis(side).setTextPen("#bbb")
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("bottom", "kimg")
             plot.getAxis("bottom").setHeight(30)
@@ -161,7 +165,7 @@ class MonitorWidget(QWidget):
             if len(names) > 1 or title == "Metrics":
                 plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
             for name, label, colour in names:
-                self.curves[name] = plot.plot([], [], name=label, pen=pg.mkPen(colour, width=1.6))
+                self.curves[name] = plot.plot([], [], name=label, pen=pg.mkPen(colour, width=1.6), antialias=True)
             if self.plots:  # one kimg axis for all: zooming one plot zooms them all, metrics line up
                 plot.setXLink(next(iter(self.plots.values())))
             self.plots[title] = plot
@@ -242,7 +246,7 @@ class MonitorWidget(QWidget):
             if key not in self.curves:
                 colour = METRIC_COLOURS[i % len(METRIC_COLOURS)]
                 self.curves[key] = plot.plot([], [], name=name, pen=pg.mkPen(colour, width=1.6),
-                                             symbol="o", symbolSize=5, symbolBrush=colour)
+                                             symbol="o", symbolSize=5, symbolBrush=colour, antialias=True)
             self.curves[key].setData(series.x, series.y)
         self._placeholder("Metrics", not self.reader.metrics)
 
@@ -255,7 +259,7 @@ class MonitorWidget(QWidget):
                 note = "none yet" if self.reader.options.get("metrics") else "none in this run"
         self.empty[title] = empty
         suffix = f" <span style='color:#777; font-size:9pt'>({note})</span>" if note else ""
-        self.plots[title].setTitle(f"{title}{suffix}")
+        self.plots[title].setTitle(f"{title}{suffix}", color="#ccc")
 
     def _update_progress(self) -> None:
         reader = self.reader
