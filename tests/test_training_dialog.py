@@ -222,6 +222,71 @@ def test_monitor_cli_screenshot_and_errors(tmp_path, capsys):
     assert main(["monitor", str(run_dir), "--screenshot", str(shot)]) == 2  # never overwritten silently
 
 
+# ----------------------------------------------------------------------- a stand-in trainer process
+
+FAKE_TRAINER = """
+import json, os, sys, time
+from pathlib import Path
+from PIL import Image
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+run = Path(args["outdir"]) / "00000-stand-in"
+run.mkdir(parents=True)
+(run / "train.pid").write_text(str(os.getpid()))
+(run / "training_options.json").write_text(json.dumps({"total_kimg": 1000}))
+Image.new("RGB", (16, 8), (0, 0, 0)).save(run / "fakes_init.png")
+tick = 0
+while True:
+    row = {"Progress/kimg": {"num": 1, "mean": tick * 1.0, "std": 0}, "Loss/G/loss": {"num": 1, "mean": 1.0, "std": 0}}
+    with open(run / "stats.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\\n")
+    with open(run / "log.txt", "a") as f:
+        f.write(f"tick {tick}\\n")
+    if (run / "stop-request").exists():
+        Image.new("RGB", (16, 8), (255, 255, 255)).save(run / f"fakes{tick:06d}.png")
+        (run / f"network-snapshot-{tick:06d}.safetensors").write_bytes(b"stand-in")
+        (run / "train.pid").unlink()
+        sys.exit(0)
+    tick += 1
+    time.sleep(0.1)
+"""
+
+
+def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch):
+    """The dialog's own machinery against a stand-in trainer (fast, independent of the real one)."""
+    from explorer.gui import training_dialog
+    from explorer.gui.training_dialog import TrainingDialog
+
+    script = tmp_path / "stand_in_trainer.py"
+    script.write_text(FAKE_TRAINER)
+    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(script), *argv])
+    monkeypatch.setattr(training_dialog, "train_parser", lambda: None)
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    dialog.launch(["--outdir=" + str(tmp_path / "runs"), "--kimg=1000"], tmp_path / "runs")
+    qtbot.waitUntil(lambda: dialog.monitor is not None, timeout=TIMEOUT)
+    monitor = dialog.monitor
+    qtbot.waitUntil(lambda: monitor.reader.rows >= 3 and monitor.status == "running", timeout=TIMEOUT)
+    assert monitor.stop_button.isEnabled()
+    monitor.stop_button.click()
+    qtbot.waitUntil(lambda: dialog.process.poll() is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: monitor.status == "stopped", timeout=TIMEOUT)
+    assert monitor.reader.latest_network is not None
+    assert monitor.resume_button.isEnabled() and not monitor.stop_button.isEnabled()
+    dialog.close()
+
+    # A trainer that fails before making a run folder: its one-line error is shown in the form.
+    failing = tmp_path / "failing_trainer.py"
+    failing.write_text("import sys; print('explorer train: error: data.zip: no such folder or zip file', file=sys.stderr); sys.exit(2)")
+    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(failing), *argv])
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    dialog.launch([], tmp_path / "runs")
+    qtbot.waitUntil(lambda: dialog.form.start_button.isEnabled(), timeout=TIMEOUT)
+    assert dialog.form.message.text() == "explorer train: error: data.zip: no such folder or zip file"
+    assert dialog.monitor is None
+    dialog.close()
+
+
 # ------------------------------------------------------------------------------------------ a real run
 
 
