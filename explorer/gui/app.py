@@ -16,7 +16,13 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 
 
 def application() -> QApplication:
-    """The one QApplication (made on first use, themed dark)."""
+    """The one QApplication (made on first use, themed dark).
+
+    The render thread runs torch's Python-level module code, which holds the GIL between kernels; a 1 ms
+    switch interval (default 5 ms) lets the UI thread in sooner, so input and painting do not stall.
+    """
+    if sys.getswitchinterval() > 0.001:
+        sys.setswitchinterval(0.001)
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])

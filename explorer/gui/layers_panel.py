@@ -154,10 +154,17 @@ class LayersPanel(QWidget):
         mix = state.mix_weights(n)
         own = [state.layer_psi[k] if k < len(state.layer_psi) else None for k in range(n)]
         for i in range(n):
-            with blocked(self.sliders[i], self.psi_checks[i], self.psi_spins[i]):
-                self.sliders[i].setValue(round(mix[i] * SLIDER_STEPS))
-                self.psi_checks[i].setChecked(own[i] is not None)
-                self.psi_spins[i].setEnabled(own[i] is not None)
-                if own[i] is not None:
-                    self.psi_spins[i].setValue(own[i])
-            self.values[i].setText("A" if mix[i] == 0 else "B" if mix[i] == 1 else f"{mix[i]:.2f}")
+            value = round(mix[i] * SLIDER_STEPS)
+            if self.sliders[i].value() != value:  # a drag step touches only its own row
+                with blocked(self.sliders[i]):
+                    self.sliders[i].setValue(value)
+            text = "A" if mix[i] == 0 else "B" if mix[i] == 1 else f"{mix[i]:.2f}"
+            if self.values[i].text() != text:
+                self.values[i].setText(text)
+            if self.psi_checks[i].isChecked() != (own[i] is not None) or (
+                    own[i] is not None and self.psi_spins[i].value() != own[i]):
+                with blocked(self.psi_checks[i], self.psi_spins[i]):
+                    self.psi_checks[i].setChecked(own[i] is not None)
+                    self.psi_spins[i].setEnabled(own[i] is not None)
+                    if own[i] is not None:
+                        self.psi_spins[i].setValue(own[i])

@@ -315,6 +315,10 @@ class MainWindow(QMainWindow):
         self.res_label = QLabel("\u2013")
         self.res_label.setObjectName("resolution")
         self.zoom_label = QLabel("fit")
+        metrics = self.fontMetrics()
+        for label, widest in ((self.render_label, "render 9999.9 ms"), (self.fps_label, "999 fps"),
+                              (self.res_label, "9999\u00d79999"), (self.zoom_label, "9999%")):
+            label.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)  # no status-bar relayout per frame
         for w in (self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
                   self.zoom_label):
             status.addPermanentWidget(w)
@@ -337,14 +341,24 @@ class MainWindow(QMainWindow):
 
     def _apply_state(self, state: State) -> None:
         """Undo commands call this: show ``state`` in the widgets and render it."""
-        self.state = state
-        self._sync_widgets()
+        old, self.state = self.state, state
+        self._sync_widgets(old)
         self._request_render()
 
-    def _sync_widgets(self) -> None:
-        self.latent_panel.set_state(self.state)
-        self.layers_panel.set_state(self.state)
-        self.truncation_panel.set_state(self.state)
+    def _sync_widgets(self, old: State | None = None) -> None:
+        """Mirror the state into the panels; with ``old``, only the panels whose fields changed (a slider
+        drag then costs one panel update per step, which keeps the event loop free)."""
+        s = self.state
+
+        def changed(*fields):
+            return old is None or any(getattr(old, f) != getattr(s, f) for f in fields)
+
+        if changed("a", "b", "class_idx"):
+            self.latent_panel.set_state(s)
+        if changed("mix", "layer_psi"):
+            self.layers_panel.set_state(s)
+        if changed("psi", "cutoff", "noise_mode", "noise_seed", "noise_strength", "translate", "rotate"):
+            self.truncation_panel.set_state(s)
 
     def _request_render(self) -> None:
         if self.model_info is None:
@@ -385,8 +399,6 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self._frame_times.append(time.monotonic())
         self.render_label.setText(f"render {result.ms:.1f} ms")
-        h, w = result.image.shape[:2]
-        self.res_label.setText(f"{w}\u00d7{h}")
         if result.state == self.state and self._pending_exports:
             pending, self._pending_exports = self._pending_exports, []
             for path, scale, overwrite in pending:

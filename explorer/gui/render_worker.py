@@ -5,6 +5,14 @@ request replaces a pending one (latest wins) so a fast slider never builds a que
 state after the last change is always the one rendered last. Model loads and one-off jobs (W+ export) go
 first, in order. Results come back as Qt signals (queued into the UI thread); each carries the model
 ``generation`` it was made with, so the window can drop results of a model it has since replaced.
+
+Stopping early. Without it, a change made just after a render started waits for that render *and* its own
+(up to two render times). Forward pre-hooks on the synthesis modules act as checkpoints: once a newer
+request has waited ``STOP_GAP_S`` with nothing newer behind it (the artist has stopped moving), an in-flight
+render with more than that left to go is abandoned and the newest state starts at once, so the image of the
+last change arrives about one render time after it. A steady drag (requests closer than the gap) is never
+interrupted, and a render that follows an abandoned one always finishes, so frames keep coming. Thumbnail
+renders give way to any main render at once and are redone afterwards.
 """
 
 from __future__ import annotations
@@ -58,12 +66,19 @@ class RenderResult:
     key: str = "render"
 
 
+STOP_GAP_S = 0.03
+
+
+class _Superseded(Exception):
+    """Raised at a checkpoint inside synthesis to abandon a render that a newer request replaces."""
+
+
 @dataclass
 class _Job:
     kind: str
     payload: Any = None
     seq: int = 0
-    extra: dict = field(default_factory=dict)
+    t: float = field(default_factory=time.perf_counter)  # when it was requested
 
 
 def resolve_device(preference: str) -> str:
@@ -107,7 +122,12 @@ class RenderWorker(QThread):
         self.generation = 0
         self.render_count = 0  # main renders done (tests and the benchmark read it)
         self.thumb_count = 0
+        self.abandoned_count = 0  # main renders stopped early for a newer state
         self.render_ms = 0.0
+        self._expected_s: float | None = None  # running estimate of a main render's duration
+        self._current: _Job | None = None
+        self._current_started = 0.0
+        self._abandoned_last = False
 
     # ---- called from the UI thread (never block) -------------------------------------------------------
     def request_render(self, state: State, seq: int, key: str = "render") -> None:
@@ -192,7 +212,10 @@ class RenderWorker(QThread):
             infos = tuple(g.layer_infos())
         except Exception:
             infos = ()
+        for module in g.synthesis.modules():
+            module.register_forward_pre_hook(self._checkpoint)
         self.renderer = renderer
+        self._expected_s = None
         self.generation += 1
         with self._cond:  # requests made for the previous model are void
             self._slots.clear()
@@ -204,20 +227,50 @@ class RenderWorker(QThread):
         )
         self.modelLoaded.emit(self.generation, info)
 
+    def _checkpoint(self, module, args) -> None:
+        """Forward pre-hook on every synthesis module: abandon this render if a newer one should go first."""
+        job = self._current
+        if job is None:
+            return
+        pending = self._slots.get("render")  # a plain read; the GIL makes it atomic
+        if pending is None:
+            return
+        if job.kind != "render":
+            raise _Superseded  # thumbnails always give way
+        if self._abandoned_last or self._expected_s is None:
+            return
+        now = time.perf_counter()
+        if now - pending.t >= STOP_GAP_S and self._current_started + self._expected_s - now > STOP_GAP_S:
+            raise _Superseded
+
     def _render(self, job: _Job) -> None:
         if self.renderer is None:
             return
         state: State = job.payload
         start = time.perf_counter()
+        self._current, self._current_started = job, start
         try:
             image = self.renderer.render(state)
+        except _Superseded:
+            if job.kind == "render":
+                self.abandoned_count += 1
+                self._abandoned_last = True
+            else:
+                with self._cond:  # redo the thumbnail after the main render
+                    self._slots.setdefault(job.kind, job)
+            return
         except Exception as exc:
             self.renderFailed.emit(one_line(exc))
             return
-        ms = (time.perf_counter() - start) * 1000
+        finally:
+            self._current = None
+        elapsed = time.perf_counter() - start
+        ms = elapsed * 1000
         if job.kind == "render":
             self.render_count += 1
             self.render_ms = ms
+            self._abandoned_last = False
+            self._expected_s = elapsed if self._expected_s is None else 0.7 * self._expected_s + 0.3 * elapsed
         else:
             self.thumb_count += 1
         result = RenderResult(job.seq, self.generation, state, image, qimage_from_array(image), ms, job.kind)

@@ -142,7 +142,9 @@ def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> li
 class _Task(QThread):
     """Runs ``fn(progress, cancelled)`` off the GUI thread; the result or a one-line error comes back by signal."""
 
-    finishedWith = Signal(object, str)
+    # Carry the task itself: slots are bound methods of the GUI-thread form (so the calls are queued to
+    # the GUI thread; a lambda would run in this worker thread) and must tell a stale task from the current.
+    finishedWith = Signal(object, object, str)
     progressed = Signal(int, int)
 
     def __init__(self, fn, parent=None):
@@ -157,11 +159,29 @@ class _Task(QThread):
         try:
             result = self._fn(lambda a, b: self.progressed.emit(a, b), lambda: self._cancel)
         except ExplorerError as exc:
-            self.finishedWith.emit(None, str(exc))
+            self.finishedWith.emit(self, None, str(exc))
         except Exception as exc:  # a network or device failure: one line, never a traceback
-            self.finishedWith.emit(None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+            self.finishedWith.emit(self, None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
         else:
-            self.finishedWith.emit(result, "")
+            self.finishedWith.emit(self, result, "")
+
+
+_ORPHANS: set[_Task] = set()
+
+
+def _keep_until_finished(task: _Task) -> None:
+    """Keep a cancelled thread alive (unparented, referenced) until it ends; the app waits for it on quit."""
+    from PySide6.QtWidgets import QApplication
+
+    if task.isFinished():
+        return
+    task.setParent(None)
+    _ORPHANS.add(task)
+    task.finished.connect(lambda t=task: _ORPHANS.discard(t))
+    app = QApplication.instance()
+    if app is not None and not getattr(app, "_explorer_waits_for_orphans", False):
+        app.aboutToQuit.connect(lambda: [t.wait() for t in list(_ORPHANS)])
+        app._explorer_waits_for_orphans = True
 
 
 def _settings():
@@ -363,14 +383,19 @@ class TrainingForm(QWidget):
             return
         self.data_info.setText("Scanning...")
         task = _Task(lambda progress, cancelled: preflight.scan_dataset(path, progress, cancelled), self)
-        task.progressed.connect(lambda done, total: self.data_info.setText(f"Scanning... {done} of {total} files"))
-        task.finishedWith.connect(lambda result, error, t=task: self._scan_done(t, result, error))
+        task.progressed.connect(self._scan_progress)
+        task.finishedWith.connect(self._scan_done)
         self._scan_task = task
         self._tasks.append(task)
         task.start()
 
+    def _scan_progress(self, done: int, total: int) -> None:
+        if self._scan_task is not None:
+            self.data_info.setText(f"Scanning... {done} of {total} files")
+
     def _scan_done(self, task: _Task, scan, error: str) -> None:
-        self._tasks.remove(task)
+        if task in self._tasks:
+            self._tasks.remove(task)
         if task is not self._scan_task:
             return  # a newer scan replaced this one
         self._scan_task = None
@@ -479,13 +504,16 @@ class TrainingForm(QWidget):
         self.estimate_label.setText(f"Measuring on {device} at {res}x{res}...")
         self.estimate_button.setEnabled(False)
         task = _Task(lambda progress, cancelled: preflight.measure_sec_per_kimg(g, d, device, batch, 2, cancelled), self)
-        task.finishedWith.connect(lambda result, error, t=task: self._estimate_done(t, result, error))
+        task.finishedWith.connect(self._estimate_done)
         self._estimate_task = task
         self._tasks.append(task)
         task.start()
 
     def _estimate_done(self, task: _Task, result, error: str) -> None:
-        self._tasks.remove(task)
+        if task in self._tasks:
+            self._tasks.remove(task)
+        if task is not self._estimate_task:
+            return
         self._estimate_task = None
         self.estimate_button.setEnabled(True)
         if error:
@@ -536,9 +564,11 @@ class TrainingForm(QWidget):
         self.startRequested.emit(argv, outdir)
 
     def shutdown(self) -> None:
+        """Closing must not wait on a long measurement: running tasks are cancelled and left to end alone."""
         for task in list(self._tasks):
             task.cancel()
-            task.wait(30000)
+            _keep_until_finished(task)
+        self._tasks.clear()
 
 
 # ---------------------------------------------------------------------------------------------- dialog
