@@ -239,3 +239,47 @@ def test_conditional_and_stylegan3_controls(qtbot, nvidia_dir, models):
     window.findChild(QDoubleSpinBox, "rotate").setValue(30)
     image = wait_current(qtbot, window)
     np.testing.assert_array_equal(image, models("sg3t-32.pkl").render(State(translate=(0.2, 0.0), rotate=30.0)))
+
+
+def test_seed_pad_blends_and_snaps(qtbot, nvidia_dir, models):
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    pad = window.latent_panel.pad
+    pad.pressed.emit()
+    pad.drag_by(pad.PIXELS_PER_SEED * 0.3, 0)
+    pad.drag_by(pad.PIXELS_PER_SEED * 0.1, 0)
+    pad.released.emit()
+    assert window.state.a.seed == 0 and window.state.a.offset == pytest.approx((0.4, 0.0))
+    assert window.history.stack.count() == 1  # one drag, one undo step
+    np.testing.assert_array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(window.state))
+    window.findChild(QPushButton, "snapSeed").click()
+    assert window.state.a == Latent(seed=0)
+
+
+def test_class_picker_and_shortcuts(qtbot, nvidia_dir, models):
+    window = open_window(qtbot, nvidia_dir / "sg2-cond-32.pkl")
+    combo = window.findChild(QComboBox, "classIdx")
+    assert not combo.isHidden() and combo.count() == 4
+    combo.setCurrentIndex(3)
+    np.testing.assert_array_equal(wait_current(qtbot, window), models("sg2-cond-32.pkl").render(State(class_idx=3)))
+    window.next_action.trigger()
+    window.next_action.trigger()
+    window.prev_action.trigger()
+    assert window.state.a.seed == 1
+    window.prev_action.trigger()
+    window.prev_action.trigger()
+    assert window.state.a.seed == MAX_SEED  # wraps like the seed arithmetic
+    window.random_b_action.trigger()
+    assert window.findChild(SeedSpinBox, "seedB").value() == window.state.b.seed
+    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
+    assert window.export_action.shortcut().toString() == "Ctrl+E"
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+
+
+def test_thumbnails_show_each_seed_alone(qtbot, nvidia_dir, models):
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.findChild(QPushButton, "allB").click()
+    qtbot.waitUntil(lambda: window.is_current() and window.thumbnails_current(), timeout=TIMEOUT)
+    renderer = models("sg2-skip-32.pkl")
+    np.testing.assert_array_equal(window.latent_panel.thumb_a.array, renderer.render(State()))
+    np.testing.assert_array_equal(window.latent_panel.thumb_b.array, renderer.render(State(a=Latent(seed=1))))
+    np.testing.assert_array_equal(window.image_array(), renderer.render(State(a=Latent(seed=1))))

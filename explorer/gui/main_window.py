@@ -408,7 +408,7 @@ class MainWindow(QMainWindow):
     def _update_fps(self) -> None:
         now = time.monotonic()
         recent = [t for t in self._frame_times if now - t <= 1.0]
-        self.fps_label.setText(f"{len(recent)} fps")
+        self.fps_label.setText(f"{len(recent)} fps" if recent else "idle")
 
     def image_array(self) -> np.ndarray | None:
         """The image on the canvas (for tests and automation)."""

@@ -87,8 +87,9 @@ class SeedPad(QWidget):
                 p.setPen(QPen(QColor(80, 80, 88), 1))
                 p.drawEllipse(QPointF(px, py), 2.5, 2.5)
                 seed = (gx + SEED_PAD_ROW * gy) % (MAX_SEED + 1)
-                p.setPen(QColor(120, 120, 128))
-                p.drawText(QRectF(px + 4, py - 16, 90, 14), Qt.AlignLeft | Qt.AlignBottom, str(seed))
+                if abs(px - cx) < ppu * 0.75 or abs(px - cx) < w / 2 - 30:  # no clipped numbers at the edges
+                    p.setPen(QPen(QColor(120, 120, 128)))
+                    p.drawText(QRectF(px - ppu / 2, py + 4, ppu, 14), Qt.AlignHCenter | Qt.AlignTop, str(seed))
         p.setPen(QPen(QColor(88, 140, 220), 1.5))
         p.drawLine(QPointF(cx - 8, cy), QPointF(cx + 8, cy))
         p.drawLine(QPointF(cx, cy - 8), QPointF(cx, cy + 8))
