@@ -114,8 +114,14 @@ def test_status_from_pid_file_and_stop_request(tmp_path):
 # ------------------------------------------------------------------------------------------ the form
 
 
-def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path):
+def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypatch):
+    from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
+
+    real_configs = training_dialog.network_configs
+    # The estimate times real steps; 8x8 networks keep that to a moment on a busy test machine.
+    monkeypatch.setattr(training_dialog, "network_configs",
+                        lambda preset, res, ch=3, c=0: real_configs(dict(preset, cbase=128, cmax=16, map=1), 8, ch, c))
 
     folder = make_image_folder(tmp_path / "images")
     scan = scan_dataset(folder)
@@ -130,6 +136,12 @@ def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path):
     assert len(listed) == 3 and any(l.startswith("cmyk.jpg: CMYK") for l in listed)
     assert "6" in dialog.form.data_info.text()
     assert sum(1 for t in dialog.form.thumbs if t.pixmap() is not None and not t.pixmap().isNull()) == 6
+
+    dialog.form.cfg.setCurrentText("tiny")
+    dialog.form.measure_speed()  # times real G+D steps in a thread; the text must admit it is an estimate
+    qtbot.waitUntil(lambda: dialog.form.estimate is not None or "Could not" in dialog.form.estimate_label.text(),
+                    timeout=60_000)
+    assert "s/kimg" in dialog.form.estimate_label.text() and "estimate" in dialog.form.estimate_note.text().lower()
 
     dialog.form.set_dataset(tmp_path / "missing")
     qtbot.waitUntil(lambda: dialog.form.scan is not None and bool(dialog.form.scan.error), timeout=TIMEOUT)
