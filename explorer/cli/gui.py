@@ -23,6 +23,10 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if args.state and not args.screenshot:
         raise UsageError("--state works with --screenshot (open a session from the File menu otherwise)")
+    if args.screenshot:
+        import os
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed for a picture
     try:
         from explorer.gui import app
     except ImportError as exc:

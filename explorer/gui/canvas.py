@@ -37,7 +37,6 @@ class Canvas(QWidget):
     """Shows the current image; ``image_array()`` / ``image()`` give it back for tests and exports."""
 
     zoomChanged = Signal(float)
-    filesDropped = Signal(list)
 
     MIN_ZOOM, MAX_ZOOM = 1 / 16, 64.0
 

@@ -7,6 +7,13 @@ Data flow: a panel emits an edit (a function State -> State) -> ``set_state`` pu
 Errors the user can cause are shown as one line in a banner over the canvas (and the status bar) and
 emitted as ``errorOccurred``; nothing here opens a blocking dialog except questions (``ask``) and file
 dialogs, which tests replace.
+
+Extension points (for panels added later, e.g. the video timeline):
+- ``add_bottom_panel(widget, title, name)`` docks a panel under the canvas;
+- ``register_session_part("timeline", get, set)`` stores the panel's JSON in the session file;
+- ``state`` / ``set_state(new, text, control)`` read and change the state (undoable);
+- ``model_info`` + ``modelLoaded`` describe the open model; ``imageShown`` gives each finished frame;
+- ``_submit(fn, on_done)`` runs ``fn(renderer)`` in the render thread (never call torch from the UI thread).
 """
 
 from __future__ import annotations
