@@ -1,0 +1,117 @@
+"""The timeline panel and the Export video dialog, driven offscreen on the 32x32 fixture model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from explorer.engine.render import Renderer  # noqa: E402
+from explorer.engine.state import Latent, State  # noqa: E402
+from explorer.formats import load_model  # noqa: E402
+from explorer.gui import main_window  # noqa: E402
+from explorer.video.interpolate import TimelineSampler  # noqa: E402
+from explorer.video.timeline import Timeline  # noqa: E402
+
+TIMEOUT = 30_000
+SG2 = Path(__file__).resolve().parent / "fixtures" / "nvidia" / "sg2-skip-32.pkl"
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Renderer(load_model(SG2))
+
+
+@pytest.fixture
+def window(qtbot):
+    win = main_window(network=SG2, restore_session=False, autosave=False)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.model_info is not None and win.is_current(), timeout=TIMEOUT)
+    if getattr(win, "timeline_panel", None) is None:  # before the window installs it itself
+        from explorer.gui.timeline_panel import install_timeline_panel
+
+        win.timeline_panel = install_timeline_panel(win)
+    yield win
+    win.shutdown()
+
+
+def add_keyframe(qtbot, win, state):
+    win.set_state(state)
+    qtbot.waitUntil(win.is_current, timeout=TIMEOUT)
+    win.timeline_panel.add_current()
+
+
+def test_keyframes_scrub_play_and_session(qtbot, window, reference):
+    panel = window.timeline_panel
+    add_keyframe(qtbot, window, State(a=Latent(seed=3)))
+    add_keyframe(qtbot, window, State(a=Latent(seed=5), psi=0.6))
+    panel.set_segment(0, duration=0.5, easing="smoothstep")
+    panel.fps.setValue(8)
+    tl = panel.timeline
+    assert [k.state.a.seed for k in tl.keyframes] == [3, 5] and tl.frame_count() == 5
+    assert panel.keys.item(0).icon().isNull() is False  # the thumbnail of the image on screen
+
+    panel.keys.setCurrentRow(1)
+    panel.move_selected(-1)
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [5, 3]
+    panel.move_selected(+1)
+    tl = panel.timeline
+
+    # scrubbing shows the interpolated frame; at a keyframe it is the keyframe's image
+    with qtbot.waitSignal(panel.previewShown, timeout=TIMEOUT) as shown:
+        panel.scrub.setValue(4)
+    assert shown.args == [4]
+    np.testing.assert_array_equal(window.image_array(), reference.render(tl.keyframes[1].state))
+    with qtbot.waitSignal(panel.previewShown, timeout=TIMEOUT):
+        panel.scrub.setValue(2)
+    middle = reference.render(TimelineSampler(reference, tl).state_at(tl.positions()[2]))
+    np.testing.assert_array_equal(window.image_array(), middle)
+
+    # play loops a preview; stop puts the current image back
+    panel.play()
+    qtbot.waitUntil(lambda: len(panel._preview) >= 3 and panel._play_index >= 2, timeout=TIMEOUT)
+    panel.stop()
+    np.testing.assert_array_equal(window.image_array(), window.last_result.image)
+
+    # the timeline travels with the session under "timeline"
+    data = window.current_session().to_json()["timeline"]
+    assert Timeline.from_json(data) == tl
+    panel.set_timeline(Timeline())
+    panel.load_session_json(data)
+    assert panel.timeline == tl and panel.keys.count() == 2
+
+
+def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
+    panel = window.timeline_panel
+    add_keyframe(qtbot, window, State(a=Latent(seed=1)))
+    add_keyframe(qtbot, window, State(a=Latent(seed=2)))
+    panel.set_segment(0, duration=0.5)
+    panel.fps.setValue(8)
+
+    dialog = panel.open_export_dialog()
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("png"))
+    dialog.path.setText(str(tmp_path / "frames"))
+    with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT):
+        dialog.start()
+    frames = sorted((tmp_path / "frames").iterdir())
+    assert len(frames) == 5
+    np.testing.assert_array_equal(np.asarray(Image.open(frames[0])), reference.render(State(a=Latent(seed=1))))
+    assert dialog.progress.value() == 5
+
+    # a long export, cancelled at its first progress report, leaves nothing
+    panel.set_segment(0, duration=60.0)
+    dialog = panel.open_export_dialog()
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(tmp_path / "long.mp4"))
+    dialog.thread = None
+    dialog.start()
+    dialog.thread.progressed.connect(lambda _p: dialog.cancel_or_close())
+    with qtbot.waitSignal(dialog.exportFailed, timeout=TIMEOUT) as failed:
+        pass
+    assert failed.args == ["cancelled"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
