@@ -13,7 +13,7 @@ Extension points (for panels added later, e.g. the video timeline):
 - ``register_session_part("timeline", get, set)`` stores the panel's JSON in the session file;
 - ``state`` / ``set_state(new, text, control)`` read and change the state (undoable);
 - ``model_info`` + ``modelLoaded`` describe the open model; ``imageShown`` gives each finished frame;
-- ``_submit(fn, on_done)`` runs ``fn(renderer)`` in the render thread (never call torch from the UI thread).
+- ``run_in_render_thread(fn, on_done)`` runs ``fn(renderer)`` in the render thread (never call torch from the UI thread).
 """
 
 from __future__ import annotations
@@ -615,7 +615,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         self.imageExported.emit(str(path))
 
-    def _submit(self, fn: Callable, on_done: Callable) -> None:
+    def run_in_render_thread(self, fn: Callable, on_done: Callable) -> None:
+        """Run ``fn(renderer)`` in the render thread; ``on_done(result)`` is called in the UI thread."""
         self._job_token += 1
         self._jobs[self._job_token] = on_done
         self.worker.submit(self._job_token, fn)
@@ -640,7 +641,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Saved {path}", 5000)
             self.wplusExported.emit(str(path))
 
-        self._submit(lambda renderer: renderer.wplus(state).detach().cpu().numpy(), write)
+        self.run_in_render_thread(lambda renderer: renderer.wplus(state).detach().cpu().numpy(), write)
 
     def export_wplus_dialog(self) -> None:
         if self.model_info is None:
