@@ -102,6 +102,8 @@ class TimelinePanel(QWidget):
         self.remove_button = button("Remove", self.remove_selected, "removeKeyframe")
         self.left_button = button("\u25c0", lambda: self.move_selected(-1), "keyframeLeft", "Move earlier")
         self.right_button = button("\u25b6", lambda: self.move_selected(+1), "keyframeRight", "Move later")
+        for b in (self.left_button, self.right_button):
+            b.setFixedWidth(self.fontMetrics().horizontalAdvance("\u25c0") + 24)
         self.kind = QComboBox()
         self.kind.setObjectName("timelineKind")
         self.kind.addItems(list(KINDS))
@@ -128,12 +130,13 @@ class TimelinePanel(QWidget):
 
         self.keys = QListWidget()
         self.keys.setObjectName("keyframeList")
-        self.keys.setViewMode(QListWidget.IconMode)
+        self.keys.setViewMode(QListWidget.ListMode)  # list mode lays items out in order and drags reorder them
         self.keys.setFlow(QListWidget.LeftToRight)
         self.keys.setWrapping(False)
+        self.keys.setSpacing(3)
         self.keys.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
-        self.keys.setFixedHeight(THUMB_SIDE + 48)
-        self.keys.setMovement(QListWidget.Snap)
+        self.keys.setFixedHeight(THUMB_SIDE + 30)
+        self.keys.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.keys.setDragDropMode(QAbstractItemView.InternalMove)
         self.keys.setSelectionMode(QAbstractItemView.SingleSelection)
         self.keys.model().rowsMoved.connect(self._rows_moved)
@@ -294,7 +297,9 @@ class TimelinePanel(QWidget):
             item.setText(f"{row + 1}: {seed}\n{timing}")
             image = self._thumbs.get(key.state)
             if image is not None:
-                item.setIcon(QIcon(QPixmap.fromImage(qimage_from_array(_reduced(image, THUMB_SIDE)))))
+                qimage = qimage_from_array(_reduced(image, THUMB_SIDE))
+                mode = Qt.FastTransformation if qimage.width() < THUMB_SIDE else Qt.SmoothTransformation
+                item.setIcon(QIcon(QPixmap.fromImage(qimage.scaled(THUMB_SIDE, THUMB_SIDE, Qt.KeepAspectRatio, mode))))
 
     def _refresh_selected(self) -> None:
         row = self.keys.currentRow()
