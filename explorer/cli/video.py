@@ -19,7 +19,7 @@ from explorer.errors import UsageError
 from explorer.formats import load_model
 from explorer.video import recipes
 from explorer.video.easing import EASINGS
-from explorer.video.encoders import format_of
+from explorer.video.encoders import check_codec, check_output, format_of
 from explorer.video.export import Cancelled, Progress, export_video
 from explorer.video.render import SCALES
 from explorer.video.timeline import KINDS, Timeline, check_fps
@@ -136,6 +136,8 @@ def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int
 
 def run(args) -> int:
     fmt = format_of(args.output)
+    check_codec(fmt)
+    check_output(args.output, fmt, args.force)  # before the model loads: fail fast
     model = load_model(resolve_network(args.network), pick_device(args.device))
     renderer = Renderer(model)
     timelines, grid = build_timelines(args, renderer)

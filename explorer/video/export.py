@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.engine.render import Renderer
+from explorer.errors import UsageError
 from explorer.video.encoders import format_of, open_writer
 from explorer.video.render import FrameSource
 from explorer.video.timeline import Timeline
+
+
+GIF_MEMORY_LIMIT = 2**31  # bytes of palette frames Pillow must hold until it writes the GIF
 
 
 class Cancelled(Exception):
@@ -77,6 +81,9 @@ def export_video(renderer: Renderer, timelines: Timeline | Sequence[Timeline], o
     output = Path(output)
     fmt = format_of(output, fmt)
     source = FrameSource(renderer, timelines, grid, fps, scale, batch_size)
+    if fmt == "gif" and source.width * source.height * source.frame_count > GIF_MEMORY_LIMIT:
+        raise UsageError(f"{output.name}: a GIF of {source.frame_count} frames at {source.width}x{source.height} "
+                         "would need more memory than is sensible; use .mp4 / .webm, a smaller --size or fewer frames")
     writer = open_writer(output, fmt, source.fps, source.width, source.height, crf, overwrite)
     started = time.perf_counter()
     render_s = encode_s = 0.0

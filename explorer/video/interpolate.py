@@ -34,7 +34,7 @@ import torch
 from explorer.engine.latents import class_vector, seed_to_z
 from explorer.engine.render import Renderer
 from explorer.engine.state import Latent, State
-from explorer.errors import UsageError
+from explorer.errors import StateError, UsageError
 from explorer.video.easing import ease
 from explorer.video.timeline import FramePos, Timeline
 
@@ -134,7 +134,7 @@ class TimelineSampler:
         keys = timeline.keyframes
         durations = [k.duration for k in keys]
         cubic = timeline.kind == "cubic"
-        self.keyframe_wplus = torch.stack([renderer.wplus(k.state) for k in keys])  # [K, num_ws, w_dim]
+        self.keyframe_wplus = torch.stack([self._keyframe_wplus(i, k.state) for i, k in enumerate(keys)])
         self._wpath = CurvePath(self.keyframe_wplus, durations, timeline.loop, cubic)
         scalars = torch.tensor([[k.state.noise_strength, *k.state.translate, k.state.rotate] for k in keys],
                                dtype=torch.float64)
@@ -150,6 +150,15 @@ class TimelineSampler:
                 if (s0.class_idx == s1.class_idx and _plain_seed(s0.a) and _plain_seed(s1.a)
                         and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))):
                     self._slerp_segments.add(i)
+
+    def _keyframe_wplus(self, index: int, state: State) -> torch.Tensor:
+        """[num_ws, w_dim] of one keyframe; a state this model cannot take is a one-line error."""
+        try:
+            return self.renderer.wplus(state)
+        except ValueError as exc:  # e.g. a class the model does not have
+            raise UsageError(f"keyframe {index + 1}: {exc}") from None
+        except StateError as exc:  # e.g. imported W+ of another model's shape
+            raise UsageError(f"keyframe {index + 1}: {exc.reason}") from None
 
     # ---- frames ------------------------------------------------------------------------------------
     def sample(self, positions: list[FramePos]) -> list[Frame]:
