@@ -277,7 +277,7 @@ def _to_nvidia_shape(nv_name: str, tensor: torch.Tensor) -> torch.Tensor:
         return t.reshape(t.shape[-2:])
     if nv_name.endswith(".const") or (nv_name.endswith(".weight") and t.ndim == 5):
         return t[0]
-    if nv_name.endswith("torgb.bias"):
+    if nv_name.endswith(".bias"):  # ToRGB's is [1, 3, 1, 1]; some copies of FusedLeakyReLU keep [1, C, 1, 1] too
         return t.reshape(-1)
     return t
 
