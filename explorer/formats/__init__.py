@@ -88,14 +88,18 @@ def latest_snapshot(run_dir: Path) -> Path:
     return max(found)[2]
 
 
+# torch.save's pre-1.6 container opens with a protocol-2 pickle of the magic number 0x1950a86a20f9469cfc6c.
+_LEGACY_TORCH_SAVE = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
 def detect_format(path: Path) -> str:
     """Name the reader for a file from its first bytes."""
     with open(path, "rb") as f:
         head = f.read(16)
     if len(head) < 2:
         raise CorruptModel(path, "file is empty or truncated")
-    if head[:2] == b"PK":
-        return "rosinality"  # torch.save zip container
+    if head[:2] == b"PK" or head.startswith(_LEGACY_TORCH_SAVE):
+        return "rosinality"  # torch.save container (zip, or the pre-1.6 pickle stream)
     if head[0] == 0x80:  # pickle protocol 2+
         return "pickle"
     if len(head) >= 9 and head[8:9] == b"{":  # safetensors: u64 header length, then JSON
