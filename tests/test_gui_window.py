@@ -283,3 +283,38 @@ def test_thumbnails_show_each_seed_alone(qtbot, nvidia_dir, models):
     np.testing.assert_array_equal(window.latent_panel.thumb_a.array, renderer.render(State()))
     np.testing.assert_array_equal(window.latent_panel.thumb_b.array, renderer.render(State(a=Latent(seed=1))))
     np.testing.assert_array_equal(window.image_array(), renderer.render(State(a=Latent(seed=1))))
+
+
+def test_dropping_a_png_restores_its_state(qtbot, nvidia_dir, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.findChild(SeedSpinBox, "seedA").setValue(21)
+    wanted = window.state
+    with qtbot.waitSignal(window.imageExported, timeout=TIMEOUT):
+        path = window.export_image(tmp_path)
+    window.findChild(SeedSpinBox, "seedA").setValue(22)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    assert window.state == wanted
+
+
+def test_screenshot_command(tmp_path, nvidia_dir):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "explorer", "gui", str(nvidia_dir / "sg2-skip-32.pkl"),
+                           "--screenshot", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as image:
+        assert image.size[0] >= 800 and image.size[1] >= 500
+    bad = subprocess.run([sys.executable, "-m", "explorer", "gui", str(tmp_path / "missing.pkl"),
+                          "--screenshot", str(tmp_path / "x.png")], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "missing.pkl" in bad.stderr and "Traceback" not in bad.stderr

@@ -100,7 +100,9 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
     poller.setInterval(50)
     poller.timeout.connect(poll)
     poller.start()
-    window.worker.loadFailed.connect(lambda path, reason: finish(2, reason))
+    # errorOccurred is emitted in this thread once the event loop runs, so a load that failed before this
+    # line (the render thread is quick) is still caught
+    window.errorOccurred.connect(lambda reason: finish(2, reason))
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: finish(2, "timed out waiting for the first image"))
     app.exec()
     return outcome["status"] or 0

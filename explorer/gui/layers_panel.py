@@ -87,6 +87,8 @@ class LayersPanel(QWidget):
                 line += 1
         grid.setRowStretch(line, 1)
         self.scroll.setWidget(body)
+        for name, group in (("coarseFromB", "coarse"), ("middleFromB", "middle"), ("fineFromB", "fine")):
+            self.buttons[name].setEnabled(any(r.group == group for r in rows))  # tiny models may lack one
         self._show_advanced(self.advanced.isChecked())
 
     def _add_row(self, grid: QGridLayout, line: int, row: StyleRow) -> None:

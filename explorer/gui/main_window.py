@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         self.layers_dock = self._dock("Style layers", "layersDock", self.layers_panel, Qt.RightDockWidgetArea,
                                       scroll=False)
         self.resizeDocks([self.latent_dock, self.layers_dock], [330, 360], Qt.Horizontal)
+        self.resizeDocks([self.latent_dock, self.truncation_dock], [390, 420], Qt.Vertical)
         for panel in (self.latent_panel, self.layers_panel, self.truncation_panel):
             panel.edit.connect(self._on_edit)
             panel.gestureStarted.connect(self.history.begin_gesture)
@@ -296,6 +297,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.about_action)
         from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
         add_train_menu(self)
+        from explorer.gui.timeline_panel import install_timeline_panel  # video timeline under the canvas
+        self.timeline_panel = install_timeline_panel(self)
 
         tools = self.addToolBar("Main")
         tools.setObjectName("mainToolbar")

@@ -89,7 +89,7 @@ class SeedPad(QWidget):
                 seed = (gx + SEED_PAD_ROW * gy) % (MAX_SEED + 1)
                 if abs(px - cx) < ppu * 0.75 or abs(px - cx) < w / 2 - 30:  # no clipped numbers at the edges
                     p.setPen(QPen(QColor(120, 120, 128)))
-                    p.drawText(QRectF(px - ppu / 2, py + 4, ppu, 14), Qt.AlignHCenter | Qt.AlignTop, str(seed))
+                    p.drawText(QRectF(px - ppu / 2, py + 10, ppu, 14), Qt.AlignHCenter | Qt.AlignTop, str(seed))
         p.setPen(QPen(QColor(88, 140, 220), 1.5))
         p.drawLine(QPointF(cx - 8, cy), QPointF(cx + 8, cy))
         p.drawLine(QPointF(cx, cy - 8), QPointF(cx, cy + 8))
