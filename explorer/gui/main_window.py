@@ -93,7 +93,6 @@ class MainWindow(QMainWindow):
         self._seq = 0
         self._pending_after_load: State | None = None
         self._loading_path: str | None = None
-        self._pending_exports: list[tuple[Path, int, bool]] = []
         self._thumb_requests: dict[str, State] = {}
         self._thumb_shown: dict[str, State] = {}
         self._jobs: dict[int, Callable] = {}
@@ -409,10 +408,6 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self._frame_times.append(time.monotonic())
         self.render_label.setText(f"render {result.ms:.1f} ms")
-        if result.state == self.state and self._pending_exports:
-            pending, self._pending_exports = self._pending_exports, []
-            for path, scale, overwrite in pending:
-                self._write_export(path, result, scale, overwrite)
         self.imageShown.emit(result)
 
     def _update_fps(self) -> None:
@@ -598,17 +593,20 @@ class MainWindow(QMainWindow):
             self._export_to(Path(path).with_suffix(".png"), self.export_scale, overwrite=True)
 
     def _export_to(self, path: Path, scale: int, overwrite: bool) -> None:
+        """Write the image of the state as it is *now*: the one on screen if it is current, else rendered
+        for the export in the render thread (a one-off job, so a later edit cannot change what is saved)."""
         if self.is_current():
-            self._write_export(path, self.last_result, scale, overwrite)
-        else:
-            self._pending_exports.append((path, scale, overwrite))
-            self._request_render()
+            self._write_export(path, self.last_result.state, self.last_result.image, scale, overwrite)
+            return
+        state = self.state
+        self.run_in_render_thread(lambda renderer: renderer.render(state),
+                                  lambda image: self._write_export(path, state, image, scale, overwrite))
 
-    def _write_export(self, path: Path, result: RenderResult, scale: int, overwrite: bool) -> None:
+    def _write_export(self, path: Path, state: State, image: np.ndarray, scale: int, overwrite: bool) -> None:
         info = self.model_info
-        recipe = recipes.Recipe(result.state, info.name, info.sha256, info.source_format)
+        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format)
         try:
-            recipes.write_png(path, images.upscale_nearest(result.image, scale), recipe, overwrite=overwrite)
+            recipes.write_png(path, images.upscale_nearest(image, scale), recipe, overwrite=overwrite)
         except FileExistsError:
             self.show_error(f"{path.name}: already exists; not overwritten")
             return

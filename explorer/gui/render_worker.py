@@ -151,11 +151,13 @@ class RenderWorker(QThread):
             self._threads = max(1, int(threads))
             self._cond.notify()
 
-    def stop(self, wait_ms: int = 10000) -> None:
+    def stop(self) -> None:
+        """Stop and join. A render in flight is abandoned at its next checkpoint; a model load (which has
+        none) is waited for, since destroying a running QThread would abort the process."""
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self.wait(wait_ms)
+        self.wait()
 
     # ---- the thread ------------------------------------------------------------------------------------
     def _next(self) -> _Job | None:
@@ -229,6 +231,8 @@ class RenderWorker(QThread):
 
     def _checkpoint(self, module, args) -> None:
         """Forward pre-hook on every synthesis module: abandon this render if a newer one should go first."""
+        if self._stop:
+            raise _Superseded  # closing: do not make the window wait for a long render
         job = self._current
         if job is None:
             return
