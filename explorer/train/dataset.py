@@ -34,7 +34,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from explorer.errors import ExplorerError, UsageError
 from explorer.fileio import atomic_write
@@ -132,6 +132,13 @@ class SkipImage(Exception):
     """One source image is unusable; ``str()`` is the reason."""
 
 
+def _read_failure(exc: Exception) -> str:
+    if isinstance(exc, UnidentifiedImageError):
+        return "cannot read image: unknown or corrupt image data"
+    text = re.sub(r"<[^>]*>", "", str(exc)).strip() or type(exc).__name__
+    return f"cannot read image: {' '.join(text.split())}"
+
+
 def mode_problem(image: Image.Image) -> str | None:
     """Why an image's mode is refused (from its header alone), or None when it can be used."""
     if image.mode in _SKIP_MODES:
@@ -152,7 +159,7 @@ def decode(data: bytes) -> np.ndarray:
     except SkipImage:
         raise
     except Exception as exc:  # PIL raises many types for broken files
-        raise SkipImage(f"cannot read image ({type(exc).__name__}: {exc})") from None
+        raise SkipImage(_read_failure(exc)) from None
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in {"RGBA", "LA", "PA", "RGBa", "La"}:
@@ -405,7 +412,7 @@ class ImageDataset(torch.utils.data.Dataset):
             with Image.open(io.BytesIO(self.source.read(name))) as image:
                 return mode_problem(image), image.size
         except Exception as exc:
-            return f"cannot read image ({type(exc).__name__}: {exc})", None
+            return _read_failure(exc), None
 
     def _load_labels(self) -> np.ndarray | None:
         data = self.source.labels_json()

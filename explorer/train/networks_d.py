@@ -36,17 +36,20 @@ def make_filter(taps=(1, 3, 3, 1)) -> torch.Tensor:
     return f / f.sum()
 
 
-def blur(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
-    """Depthwise 2-D FIR filtering with explicit zero padding (left, right, top, bottom)."""
+def blur(x: torch.Tensor, f: torch.Tensor, pad: tuple[int, int, int, int], stride: int = 1) -> torch.Tensor:
+    """Depthwise 2-D FIR filtering with explicit zero padding (left, right, top, bottom), then decimation.
+
+    (Measured on CPU: a depthwise conv beats three 2-tap ``avg_pool2d`` passes and a separable pair.)
+    """
     c = x.shape[1]
     x = F.pad(x, pad)
     weight = f.to(x.dtype).flip([0, 1])[None, None].expand(c, 1, *f.shape)
-    return F.conv2d(x, weight, groups=c)
+    return F.conv2d(x, weight, groups=c, stride=stride)
 
 
 def downsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     """Blur then keep every second pixel: [N, C, H, W] -> [N, C, H/2, W/2]."""
-    return blur(x, f, (1, 1, 1, 1))[:, :, ::2, ::2]
+    return blur(x, f, (1, 1, 1, 1), stride=2)
 
 
 def lrelu_agc(x: torch.Tensor, gain: float, clamp: float | None) -> torch.Tensor:

@@ -210,8 +210,12 @@ class RunReader:
     ``metrics[name]`` holds metric results against the kimg of the snapshot they measured.
     """
 
-    def __init__(self, run_dir: str | Path):
+    MAX_HISTORY = 8  # resumed-from runs followed back at most this far (and never in a cycle)
+
+    def __init__(self, run_dir: str | Path, _depth: int = 0):
         self.run_dir = Path(run_dir)
+        self._depth = _depth
+        self.history: RunReader | None = None  # the run this one resumed from, read once
         self.options: dict = {}
         self.series: dict[str, Series] = {}
         self.metrics: dict[str, Series] = {}
@@ -229,10 +233,12 @@ class RunReader:
     def poll(self) -> Update:
         update = Update()
         update.options_changed = self._poll_options()
+        if update.options_changed and self.history is None and self.rows == 0:
+            self._load_history()
         rows = self._stats.read_new()
         if self._stats.reset:
-            self.series.clear()
             self.rows, self.last_row = 0, {}
+            self._seed_from_history()
             update.stats_reset = True
         for row in rows:
             self._add_row(row)
@@ -258,11 +264,48 @@ class RunReader:
         self.options = options if isinstance(options, dict) else {}
         return True
 
+    # -- resumed runs: `explorer train --resume` writes a new run dir; show the whole story in one place
+
+    @property
+    def resumed_from(self) -> Path | None:
+        """The run dir this run resumed from (training_options.json ``resume.snapshot``'s folder)."""
+        resume = self.options.get("resume")
+        snapshot = resume.get("snapshot") if isinstance(resume, dict) else None
+        if not snapshot:
+            return None
+        parent = Path(str(snapshot)).parent
+        try:
+            if parent.resolve() == self.run_dir.resolve() or not is_run_dir(parent):
+                return None
+        except OSError:
+            return None
+        return parent
+
+    def _load_history(self) -> None:
+        parent = self.resumed_from
+        if parent is None or self._depth >= self.MAX_HISTORY:
+            return
+        self.history = RunReader(parent, _depth=self._depth + 1)
+        self.history.poll()
+        self._seed_from_history()
+
+    def _seed_from_history(self) -> None:
+        """Start the series with the earlier run's points; this run's first row trims any overlap."""
+        self.series.clear()
+        self.metrics.clear()
+        if self.history is None:
+            return
+        for name, series in self.history.series.items():
+            self.series[name] = Series(list(series.x), list(series.y))
+        for name, series in self.history.metrics.items():
+            self.metrics[name] = Series(list(series.x), list(series.y))
+
     def _add_row(self, row: dict) -> None:
         kimg = stat_value(row, "Progress/kimg")
         if kimg is None:
             return
-        if self.rows and kimg < self.kimg:
+        last = max((s.x[-1] for s in self.series.values() if s.x), default=None)
+        if last is not None and kimg <= last:
             # A resumed run restarts at its last snapshot and re-trains the ticks after it: drop those.
             for series in self.series.values():
                 keep = sum(1 for x in series.x if x < kimg)
@@ -301,6 +344,12 @@ class RunReader:
 
     def _poll_snapshots(self) -> bool:
         snapshots = list_snapshots(self.run_dir)
+        if self.history is not None:
+            # The earlier run's timeline, then this run's (its fakes_init is the resume point: left out).
+            own = [s for s in snapshots if s.kimg >= 0]
+            first = own[0].kimg if own else None
+            earlier = [s for s in self.history.snapshots if first is None or s.kimg < first]
+            snapshots = earlier + own
         key = tuple((s.kimg, s.fakes, s.network, _mtime(s.fakes)) for s in snapshots)
         if key == self._snap_key:
             return False
@@ -467,19 +516,48 @@ def run_status(
     """
     run_dir = Path(run_dir)
     running = process_running
+    ending = log_ending(run_dir)
     if running is None:
         pid = read_pid(run_dir)
         if pid is not None:
             running = pid_alive(pid)
+        elif ending:
+            running = False
         else:
             newest = max((_mtime(run_dir / n) or 0.0) for n in (STATS_FILE, LOG_FILE))
             window = max(120.0, 3 * (sec_per_tick or 0.0))
             running = newest > 0 and time.time() - newest < window
     if running:
         return "stopping" if (run_dir / STOP_FILE).exists() else "running"
-    if (total_kimg is not None and kimg >= total_kimg) or any((run_dir / n).exists() for n in DONE_FILES):
+    if ending == "done" or (total_kimg is not None and kimg >= total_kimg) or any((run_dir / n).exists() for n in DONE_FILES):
         return "finished"
     return "stopped"
+
+
+def log_ending(run_dir: str | Path) -> str | None:
+    """How the trainer said it ended, from the last line of log.txt: 'done', 'stopped', 'failed' or None.
+
+    Our trainer ends its log with ``done: ...`` or ``stopped on request ...``; a crash leaves Python's
+    last exception line. None means the log does not say (still running, or killed without a word).
+    """
+    try:
+        with open(Path(run_dir) / LOG_FILE, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.replace("\r", "\n").split("\n") if line.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    if last.startswith("done:"):
+        return "done"
+    if last.startswith("stopped on request"):
+        return "stopped"
+    if re.match(r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b", last) or last.startswith("explorer train: error"):
+        return "failed"
+    return None
 
 
 # --------------------------------------------------------------------------------------------- control
@@ -497,8 +575,50 @@ def train_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "explorer", "train", *args]
 
 
-def resume_command(run_dir: str | Path) -> list[str]:
-    return train_command(["--resume", str(run_dir)])
+def resume_command(run_dir: str | Path, options: dict | None = None) -> list[str]:
+    """``explorer train --resume RUN_DIR`` with the data and output folder the run was started with
+    (the trainer writes the continuation as a new run dir beside this one)."""
+    run_dir = Path(run_dir)
+    if options is None:
+        try:
+            options = json.loads((run_dir / OPTIONS_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            raise RunDirError(run_dir, f"cannot resume: {OPTIONS_FILE} is missing or unreadable") from None
+    data = (options.get("training_set_kwargs") or {}).get("path")
+    if not data:
+        raise RunDirError(run_dir, f"cannot resume: {OPTIONS_FILE} does not name the dataset")
+    return train_command(["--resume", str(run_dir), "--data", str(data), "--outdir", str(run_dir.parent)])
+
+
+def console_log_path(outdir: str | Path) -> Path:
+    """Where a detached trainer's console output goes until it has a run dir (hidden, in the outdir)."""
+    return Path(outdir) / f".explorer-train-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+def last_error_line(console: str | Path) -> str:
+    """The trainer's one-line error from its console output (``explorer train: error: ...``), else its last line."""
+    try:
+        text = Path(console).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or [""])[-1][:400]
+
+
+def find_new_run(outdir: str | Path, before: set[str], resumed_from: Path | None = None) -> Path | None:
+    """A run dir in ``outdir`` not in ``before`` (and, if given, resumed from ``resumed_from``)."""
+    for path in reversed(run_dirs_in(outdir)):
+        if path.name in before or not is_run_dir(path):
+            continue
+        if resumed_from is None:
+            return path
+        reader = RunReader(path)
+        reader._poll_options()
+        parent = reader.resumed_from
+        if parent is not None and parent.resolve() == Path(resumed_from).resolve():
+            return path
+    return None
 
 
 def start_detached(argv: list[str], console_log: str | Path, cwd: str | Path | None = None) -> subprocess.Popen:

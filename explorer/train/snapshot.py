@@ -1,0 +1,205 @@
+"""Network snapshots and exact-resume states.
+
+- ``network-snapshot-NNNNNN.safetensors``: our native format (``explorer.formats.native``) holding
+  G_ema, G and D with their configs; ``explorer.formats.load_model`` opens it (and the run directory)
+  directly, so a snapshot is immediately explorable. The metadata says kimg, tick and augment p.
+- ``resume-NNNNNN.state.pt``: everything a run needs to continue as if never stopped, self-contained:
+  the three networks' tensors, both optimiser states, the image count, tick and step counters, ADA's
+  p and its sign accumulator, the path-length mean, and every process's RNG states (torch, CUDA,
+  numpy, python). A plain tensor/number container read back with ``torch.load(weights_only=True)``, so
+  it cannot run code. (Named ``.state.pt`` so that nothing mistakes it for a rosinality ``NNNNNN.pt``.)
+
+Why the resume state holds its own copy of the weights: snapshot names count whole kimg, so short
+runs overwrite ``network-snapshot-000000`` several times; a self-contained state can never be paired
+with the wrong weights, whatever moment a SIGKILL strikes. Only the newest state is kept (the older one
+is deleted after the new one is safely on disk), so the extra space is one snapshot's worth.
+
+Both files are written atomically. Before writing, free disk space is checked against twice the
+expected size, and the run stops with a one-line message if it is short.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorer.errors import ExplorerError
+from explorer.fileio import atomic_write_bytes
+from explorer.formats import native
+
+RESUME_VERSION = 1
+_RESUME_RE = re.compile(r"^resume-(\d+)\.state\.pt$")
+
+
+class TrainingError(ExplorerError):
+    """A training run cannot go on (no disk space, unusable resume file, ...). One line."""
+
+
+def snapshot_name(cur_nimg: int) -> str:
+    return f"network-snapshot-{cur_nimg // 1000:06d}.safetensors"
+
+
+def resume_name(cur_nimg: int) -> str:
+    return f"resume-{cur_nimg // 1000:06d}.state.pt"
+
+
+def state_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * 4 for t in module.state_dict().values())
+
+
+def check_disk_space(run_dir: Path, expected_bytes: int) -> None:
+    free = shutil.disk_usage(run_dir).free
+    if free < 2 * expected_bytes:
+        raise TrainingError(
+            f"{run_dir.name}: not enough free disk space for the next snapshot "
+            f"({free / 2**20:.0f} MiB free, {2 * expected_bytes / 2**20:.0f} MiB needed); free some space and "
+            f"--resume {run_dir}"
+        )
+
+
+# ------------------------------------------------------------------------------------ RNG states
+
+
+def capture_rng() -> dict:
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": list(_to_lists(random.getstate())),
+    }
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state["numpy"] = [name, torch.from_numpy(np.asarray(keys, np.int64)), int(pos), int(has_gauss), float(cached)]
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def restore_rng(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_to_tuples(state["python"]))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def _to_lists(value):
+    return [_to_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def _to_tuples(value):
+    return tuple(_to_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+
+def save_snapshot(run_dir: Path, cur_nimg: int, networks: dict, extra: dict) -> Path:
+    """``networks``: {"G_ema": (config, module), "G": ..., "D": ...}; returns the file written."""
+    path = Path(run_dir) / snapshot_name(cur_nimg)
+    tensors = {prefix: (config, module.state_dict()) for prefix, (config, module) in networks.items()}
+    provenance = {
+        "source_file": f"{Path(run_dir).name}/{path.name}",
+        "sha256": "",
+        "source_format": "native",
+        "trained_with": "explorer train",
+    }
+    native.write(path, tensors, provenance, extra_metadata={k: str(v) for k, v in extra.items()})
+    return path
+
+
+def save_resume_state(run_dir: Path, cur_nimg: int, state: dict) -> Path:
+    """Write the state atomically, then delete older resume states of this run directory."""
+    path = Path(run_dir) / resume_name(cur_nimg)
+    buffer = io.BytesIO()
+    torch.save({"version": RESUME_VERSION, **state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    for old in Path(run_dir).iterdir():
+        if old != path and _RESUME_RE.match(old.name):
+            old.unlink(missing_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def find_resume_point(path: Path) -> tuple[Path, Path | None]:
+    """A run directory, snapshot or resume state -> (snapshot or state file, resume state or None).
+
+    For a directory: its newest resume state (exact resume) or, failing that, its newest snapshot
+    (weights only). For a snapshot: exact if the directory's resume state was written with it.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise TrainingError(f"{path.name}: --resume: no such run directory or snapshot")
+    if path.is_file():
+        if _RESUME_RE.match(path.name):
+            return path, path
+        meta = native.read_metadata(path) if path.suffix == ".safetensors" else {}
+        for candidate in sorted(path.parent.glob("resume-*.state.pt")):
+            try:
+                state = load_resume_state(candidate)
+            except TrainingError:
+                continue
+            if state.get("snapshot") == path.name and str(state.get("cur_nimg")) == meta.get("cur_nimg"):
+                return path, candidate
+        return path, None
+    states = []
+    for p in path.iterdir():
+        if _RESUME_RE.match(p.name):
+            try:
+                states.append((int(load_resume_state(p)["cur_nimg"]), p))
+            except (TrainingError, KeyError, ValueError):
+                continue
+    if states:
+        res = max(states)[1]
+        return res, res
+    snaps = sorted(path.glob("network-snapshot-*.safetensors"))
+    if not snaps:
+        raise TrainingError(f"{path.name}: --resume: the folder holds no network snapshot or resume state")
+    return snaps[-1], None
+
+
+def load_resume_state(path: Path) -> dict:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise TrainingError(f"{path.name}: cannot read resume state ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("version") != RESUME_VERSION:
+        raise TrainingError(f"{path.name}: not a resume state of this program's version")
+    return state
+
+
+def load_snapshot_networks(path: Path) -> tuple[dict, dict]:
+    """(metadata, {prefix: (config, state_dict)}) of a native snapshot; errors are one line."""
+    try:
+        return native.read_networks(path)
+    except ExplorerError:
+        raise
+    except Exception as exc:
+        raise TrainingError(f"{Path(path).name}: cannot read snapshot ({exc})") from None
+
+
+def copy_params_and_buffers(src: dict[str, torch.Tensor], dst: torch.nn.Module) -> list[str]:
+    """Copy tensors by name where shapes match (NVIDIA's non-strict resume); returns names not found."""
+    own = dst.state_dict()
+    missing = []
+    with torch.no_grad():
+        for name, tensor in own.items():
+            if name in src and tuple(src[name].shape) == tuple(tensor.shape):
+                tensor.copy_(src[name].to(tensor.dtype))
+            else:
+                missing.append(name)
+    return missing
+
+
+def metadata_json(meta: dict, key: str):
+    try:
+        return json.loads(meta[key])
+    except (KeyError, json.JSONDecodeError):
+        return None
