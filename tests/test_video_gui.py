@@ -31,10 +31,6 @@ def window(qtbot):
     win = main_window(network=SG2, restore_session=False, autosave=False)
     qtbot.addWidget(win)
     qtbot.waitUntil(lambda: win.model_info is not None and win.is_current(), timeout=TIMEOUT)
-    if getattr(win, "timeline_panel", None) is None:  # before the window installs it itself
-        from explorer.gui.timeline_panel import install_timeline_panel
-
-        win.timeline_panel = install_timeline_panel(win)
     yield win
     win.shutdown()
 
@@ -108,7 +104,6 @@ def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
     dialog = panel.open_export_dialog()
     qtbot.addWidget(dialog)
     dialog.path.setText(str(tmp_path / "long.mp4"))
-    dialog.thread = None
     dialog.start()
     dialog.thread.progressed.connect(lambda _p: dialog.cancel_or_close())
     with qtbot.waitSignal(dialog.exportFailed, timeout=TIMEOUT) as failed:
