@@ -112,6 +112,16 @@ def test_bad_timeline_files_are_one_line(tmp_path, text, words):
     assert "\n" not in message and message.startswith("bad.json: ") and words in message
 
 
+def test_timeline_from_a_session_file(tmp_path):
+    tl = walk([1.0, 1.0])
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"version": 1, "model": None, "state": State().to_json(), "timeline": tl.to_json()}))
+    assert Timeline.load(session) == tl
+    session.write_text(json.dumps({"version": 1, "model": None, "state": State().to_json(), "timeline": None}))
+    with pytest.raises(StateError, match="holds no timeline"):
+        Timeline.load(session)
+
+
 def test_missing_timeline_file(tmp_path):
     with pytest.raises(StateError, match="cannot read"):
         Timeline.load(tmp_path / "nope.json")

@@ -34,7 +34,8 @@ def add_parser(subparsers) -> None:
     add_network_arg(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--seeds", help="keyframe seeds, e.g. 0-7 (gen_video.py's layout with --grid)")
-    source.add_argument("--timeline", type=Path, metavar="T.json", help="a timeline saved by the window")
+    source.add_argument("--timeline", type=Path, metavar="T.json",
+                        help="a timeline file, or a session saved by the window")
     parser.add_argument("--recipe", choices=RECIPES, default="walk",
                         help="with --seeds: walk through them (default); circle through 2-3 seeds; noise-loop, "
                              "trunc-sweep or spin (StyleGAN3) around the first seed")

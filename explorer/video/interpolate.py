@@ -111,7 +111,8 @@ def _plain_seed(latent: Latent) -> bool:
 
 
 def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation between two z vectors (lengths interpolate along with the angle)."""
+    """Spherical interpolation between two z vectors as they are (not normalised): random z of one model
+    have nearly equal lengths, so the path keeps to the shell where the mapping network was trained."""
     cos = float(np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1)))
     omega = np.arccos(np.clip(cos, -1.0, 1.0))
     if omega < 1e-6:

@@ -261,12 +261,21 @@ class Timeline:
 
     @classmethod
     def load(cls, path: str | Path) -> "Timeline":
+        """A timeline file, or the timeline kept in a session file saved by the window."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise StateError(path, f"cannot read timeline file ({exc.strerror or exc})") from None
-        timeline = cls.loads(text, path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if isinstance(data, dict) and "keyframes" not in data and "state" in data:  # the window's session file
+            if data.get("timeline") is None:
+                raise StateError(path, "session holds no timeline (add keyframes in the window's timeline first)")
+            data = data["timeline"]
+        timeline = cls.from_json(data, path)
         if not timeline.keyframes:
             raise StateError(path, "timeline has no keyframes")
         return timeline
