@@ -110,3 +110,23 @@ def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
         pass
     assert failed.args == ["cancelled"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+
+
+def test_recipes_and_timeline_files(qtbot, window, tmp_path):
+    panel = window.timeline_panel
+    window.set_state(State(a=Latent(seed=4), b=Latent(seed=9)))
+    panel.recipe_seed_walk()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [4, 9]
+    with qtbot.waitSignal(panel.timelineChanged, timeout=TIMEOUT):
+        panel.recipe_in_render_thread("circle")
+    assert panel.timeline.loop and panel.keys.count() == 12
+    panel.save_timeline(tmp_path / "t.json")
+    panel.recipe_truncation_sweep()
+    assert [k.state.psi for k in panel.timeline.keyframes] == [0.3, 1.0]
+    panel.open_timeline(tmp_path / "t.json")
+    assert panel.keys.count() == 12
+    errors = []
+    window.errorOccurred.connect(errors.append)
+    panel.save_timeline(tmp_path / "t.json")  # never overwritten silently
+    panel.recipe_spin()  # StyleGAN2: no input transform
+    assert "already exists" in errors[0] and "input transform" in errors[1]

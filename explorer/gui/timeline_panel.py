@@ -8,7 +8,9 @@
 - Play renders a preview at a reduced rate (at most ``PREVIEW_FPS`` frames per second) and size (at most
   ``PREVIEW_SIDE`` pixels) chunk by chunk in the render thread, caches it, and loops it on the canvas; stop
   puts the current state's image back.
-- Export opens ``VideoExportDialog``. The timeline is saved with the session under the key "timeline".
+- Export opens ``VideoExportDialog``. The timeline is saved with the session under the key "timeline";
+  the "Timeline" menu also opens / saves timeline files (``explorer video --timeline`` reads both) and
+  builds one from a recipe (seed walk A to B, truncation sweep, circle through A and B, noise loop, spin).
 
 Timeline edits are not on the state's undo stack (they are not states); the session keeps them.
 Nothing here runs torch: the render thread does, through ``window.run_in_render_thread``.
@@ -17,18 +19,20 @@ Nothing here runs torch: the render thread does, through ``window.run_in_render_
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QPushButton, QSlider, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+    QListWidgetItem, QMenu, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
+from explorer.video import recipes
 from explorer.video.easing import EASINGS
 from explorer.video.timeline import KINDS, Keyframe, Timeline
 
@@ -120,12 +124,28 @@ class TimelinePanel(QWidget):
         self.fps.valueChanged.connect(lambda v: self._set_timeline(self.timeline.replace(fps=v)))
         self.play_button = button("\u25b6 Play", self.toggle_play, "playTimeline", "Loop a reduced preview on the canvas")
         self.export_button = button("Export video\u2026", self.open_export_dialog, "exportVideo")
+        self.more_button = QToolButton()
+        self.more_button.setObjectName("timelineMore")
+        self.more_button.setText("Timeline")
+        self.more_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.more_button)
+        menu.addAction("Seed walk from A to B", self.recipe_seed_walk)
+        menu.addAction("Truncation sweep (loop)", self.recipe_truncation_sweep)
+        menu.addAction("Circle through seeds A and B (loop)", lambda: self.recipe_in_render_thread("circle"))
+        menu.addAction("Noise loop around seed A", lambda: self.recipe_in_render_thread("noise"))
+        menu.addAction("Spin and circle (StyleGAN3)", self.recipe_spin)
+        menu.addSeparator()
+        menu.addAction("Open timeline\u2026", self.open_timeline_dialog)
+        menu.addAction("Save timeline\u2026", self.save_timeline_dialog)
+        menu.addAction("Clear", lambda: self.set_timeline(Timeline(kind=self.timeline.kind, fps=self.timeline.fps)))
+        self.more_button.setMenu(menu)
 
         top = QHBoxLayout()
         for w in (self.add_button, self.update_button, self.remove_button, self.left_button, self.right_button):
             top.addWidget(w)
         top.addStretch(1)
-        for w in (QLabel("Interpolation"), self.kind, self.loop, self.fps, self.play_button, self.export_button):
+        for w in (QLabel("Interpolation"), self.kind, self.loop, self.fps, self.play_button, self.export_button,
+                  self.more_button):
             top.addWidget(w)
 
         self.keys = QListWidget()
@@ -489,6 +509,65 @@ class TimelinePanel(QWidget):
         self.dialog = VideoExportDialog(self.window_, self.timeline)
         self.dialog.show()
         return self.dialog
+
+    # ================================================================ recipes and files
+    def recipe_seed_walk(self) -> None:
+        """A and B as two keyframes (everything else as now)."""
+        state = self.window_.state.replace(mix=())
+        self.set_timeline(recipes.seed_walk([state.a.seed, state.b.seed], 2.0, state, self.timeline.kind,
+                                            fps=self.timeline.fps))
+
+    def recipe_truncation_sweep(self) -> None:
+        self.set_timeline(recipes.truncation_sweep(self.window_.state, 0.3, 1.0, 4.0, fps=self.timeline.fps))
+
+    def recipe_spin(self) -> None:
+        info = self.window_.model_info
+        if info is not None and not info.has_input_transform:
+            self.window_.show_error("this model has no input transform: a spin would stand still (StyleGAN3 only)")
+            return
+        self.set_timeline(recipes.transform_animation(self.window_.state, 1, 0.1, 8.0, fps=self.timeline.fps))
+
+    def recipe_in_render_thread(self, which: str) -> None:
+        """Recipes that map points of a latent curve need the model: built in the render thread."""
+        if self.window_.model_info is None:
+            self.window_.show_error("no model is open")
+            return
+        state, fps = self.window_.state, self.timeline.fps
+
+        def job(renderer):
+            if which == "circle":
+                return recipes.circular_loop(renderer, [state.a.seed, state.b.seed], state.replace(mix=()), fps=fps)
+            return recipes.noise_loop(renderer, state.a.seed, state.replace(mix=()), fps=fps)
+
+        self._run(job, self.set_timeline, lambda: None)
+
+    def open_timeline_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", str(self.window_.default_export_dir()),
+                                              "Timelines and sessions (*.json)")
+        if path:
+            self.open_timeline(path)
+
+    def open_timeline(self, path) -> None:
+        try:
+            self.set_timeline(Timeline.load(path))
+        except ExplorerError as exc:
+            self.window_.show_error(str(exc))
+
+    def save_timeline_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save timeline", str(self.window_.default_export_dir()
+                                                                          / "timeline.json"), "Timelines (*.json)")
+        if path:  # the dialog asked before replacing
+            self.save_timeline(path, overwrite=True)
+
+    def save_timeline(self, path, overwrite: bool = False) -> None:
+        try:
+            self.timeline.save(path, overwrite=overwrite)
+        except FileExistsError:
+            self.window_.show_error(f"{Path(path).name}: already exists; not overwritten")
+        except OSError as exc:
+            self.window_.show_error(f"{Path(path).name}: cannot write ({exc.strerror or exc})")
+        else:
+            self.window_.statusBar().showMessage(f"Saved {path}", 5000)
 
     # ================================================================ session
     def session_json(self):
