@@ -462,6 +462,9 @@ class MainWindow(QMainWindow):
         self.clear_error()
         self._apply_state(self._fit_state(state, info))
         self.canvas.set_message("Rendering\u2026")
+        if self.stack.currentWidget() is self.welcome:
+            for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+                dock.show()
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
@@ -488,8 +491,11 @@ class MainWindow(QMainWindow):
             self.canvas.set_message("")
 
     def _show_welcome(self) -> None:
+        """No model: the welcome page, without the (empty) control docks that would crowd it."""
         self.welcome.set_recent(prefs.recent_files())
         self.stack.setCurrentWidget(self.welcome)
+        for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+            dock.hide()
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -769,6 +775,8 @@ class MainWindow(QMainWindow):
 
     def clear_error(self) -> None:
         self.banner.hide()
+        if self.statusBar().currentMessage() == self.last_error:
+            self.statusBar().clearMessage()
 
     def preferences_dialog(self) -> None:
         from explorer.gui.preferences import PreferencesDialog

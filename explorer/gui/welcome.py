@@ -23,6 +23,7 @@ class WelcomeView(QWidget):
         hint = QLabel("Open a StyleGAN model (.pkl, .pt, .safetensors) or drop one onto the window.\n"
                       "Dropping an exported PNG brings back its settings.")
         hint.setAlignment(Qt.AlignCenter)
+        hint.setWordWrap(True)
         hint.setStyleSheet("color: #aaa;")
         self.open_button = QPushButton("Open model\u2026")
         self.open_button.setObjectName("welcomeOpen")
@@ -31,7 +32,10 @@ class WelcomeView(QWidget):
         self.recent = QListWidget()
         self.recent.setObjectName("welcomeRecent")
         self.recent.setMaximumWidth(520)
-        self.recent.setMaximumHeight(220)
+        self.recent.setMinimumWidth(240)
+        self.recent.setTextElideMode(Qt.ElideMiddle)
+        self.recent.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.recent.setMaximumHeight(170)
         self.recent.itemActivated.connect(lambda item: self.recentChosen.emit(item.data(Qt.UserRole)))
         self.recent_label = QLabel("Recent models")
         for w in (title, hint):
@@ -46,7 +50,7 @@ class WelcomeView(QWidget):
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()
         for p in paths:
-            item = QListWidgetItem(f"{Path(p).name}    \u2014 {Path(p).parent}")
+            item = QListWidgetItem(f"{Path(p).name}  \u2014  {Path(p).parent}")
             item.setData(Qt.UserRole, p)
             item.setToolTip(p)
             self.recent.addItem(item)
