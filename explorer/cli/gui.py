@@ -23,10 +23,15 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if args.state and not args.screenshot:
         raise UsageError("--state works with --screenshot (open a session from the File menu otherwise)")
-    if args.screenshot:
-        import os
+    import os
+    import sys
 
+    if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed for a picture
+    elif sys.platform.startswith("linux") and not any(
+            os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise UsageError("no display to open the window on (DISPLAY is not set); "
+                         "use --screenshot PATH for a picture without one")
     try:
         from explorer.gui import app
     except ImportError as exc:
