@@ -51,7 +51,7 @@ def run(network: str | None = None) -> int:
 
 
 def screenshot(network: str, out: str | Path, state_file: str | Path | None = None,
-               size: tuple[int, int] = (1280, 820)) -> int:
+               size: tuple[int, int] = (1440, 960)) -> int:
     """Open ``network``, wait for the first image of the requested state, save the window as PNG, exit.
 
     Works offscreen (QT_QPA_PLATFORM=offscreen). Returns 0, or 2 with a one-line error on stderr.

@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("StyleGAN Explorer")
-        self.resize(1280, 820)
+        self._initial_size()
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
 
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._session_parts: dict[str, tuple[Callable, Callable]] = {}
         self._session_saved_json: dict | None = None
         self._shut_down = False
+        self._docks_fitted = False
 
         self.history = StateHistory(self._apply_state, self)
         self.worker = RenderWorker(threads=prefs.thread_preference())
@@ -164,6 +165,18 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+
+    def _initial_size(self) -> None:
+        """Most of the screen (panels on three sides need room), within 1280x820 .. 1680x1050."""
+        from PySide6.QtGui import QGuiApplication
+
+        screen = QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else None
+        w = min(1680, max(1280, int(area.width() * 0.85))) if area else 1280
+        h = min(1050, max(820, int(area.height() * 0.85))) if area else 820
+        if area:
+            w, h = min(w, area.width()), min(h, area.height())
+        self.resize(w, h)
 
     def _dock(self, title: str, name: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -465,6 +478,11 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.welcome:
             for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
                 dock.show()
+        if not self._docks_fitted:  # once: split the left side by what each panel needs
+            self._docks_fitted = True
+            self.resizeDocks([self.latent_dock, self.truncation_dock],
+                             [self.latent_panel.sizeHint().height() + 40,
+                              self.truncation_panel.sizeHint().height() + 10], Qt.Vertical)
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
