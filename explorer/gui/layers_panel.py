@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
+    QCheckBox, QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
     QWidget,
 )
 

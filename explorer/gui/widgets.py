@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, QSize, Qt
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel
 
