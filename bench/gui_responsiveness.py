@@ -154,7 +154,8 @@ def main() -> int:
           f"({n_changes / args.seconds:.0f}/s), {n_renders} renders")
     print(f"UI stall         longest {max(stalls):.1f} ms, p99 {percentile(stalls, 99):.1f} ms, "
           f"p50 {percentile(stalls, 50):.2f} ms  (heartbeat 1 ms, {len(gaps)} ticks)   targets: p99 < 20, longest < 100")
-    print(f"frames shown     {len(frames) / args.seconds:.1f} /s while dragging")
+    print(f"frames shown     {len(frames) / args.seconds:.1f} /s while dragging; "
+          f"{window.worker.abandoned_count} renders abandoned for a newer state in all")
     print(f"render time      mean {mean_render:.1f} ms, p50 {percentile(render_ms, 50):.1f} ms, "
           f"p90 {percentile(render_ms, 90):.1f} ms")
     target = mean_render + 30
