@@ -12,7 +12,7 @@ from explorer.engine.render import Renderer
 from explorer.engine.state import Latent, State
 from explorer.errors import UsageError
 from explorer.formats import load_model
-from explorer.video import recipes
+from explorer.video import encoders, recipes
 from explorer.video.encoders import AVWriter
 from explorer.video.export import Cancelled, export_video
 from explorer.video.interpolate import TimelineSampler
@@ -128,8 +128,8 @@ def test_grid_tiles_the_cells(sg2):
         FrameSource(Renderer(sg2), [timelines[0], recipes.seed_walk([1, 2, 3], 0.25, fps=8)], grid=(2, 1))
 
 
-@pytest.mark.parametrize("name", ["c.mp4", "c.gif", "frames"])
-def test_cancel_leaves_nothing(sg2, tmp_path, name):
+@pytest.mark.parametrize("name, how", [("c.mp4", "event"), ("c.gif", "callable"), ("frames", "event")])
+def test_cancel_leaves_nothing(sg2, tmp_path, name, how):
     stop = threading.Event()
     seen = []
 
@@ -137,8 +137,9 @@ def test_cancel_leaves_nothing(sg2, tmp_path, name):
         seen.append(p)
         stop.set()
 
+    cancel = stop if how == "event" else stop.is_set
     with pytest.raises(Cancelled):
-        export_video(Renderer(sg2), mixed_timeline(), tmp_path / name, batch_size=2, progress=progress, cancel=stop)
+        export_video(Renderer(sg2), mixed_timeline(), tmp_path / name, batch_size=2, progress=progress, cancel=cancel)
     assert seen and seen[0].done == 2 and seen[0].eta is not None
     assert list(tmp_path.iterdir()) == []
 
@@ -159,6 +160,14 @@ def test_existing_output_is_never_overwritten_silently(sg2, tmp_path):
     assert (folder / "notes.txt").read_text() == "mine"
     with pytest.raises(UsageError, match="unknown video format"):
         export_video(Renderer(sg2), mixed_timeline(), tmp_path / "v.avi")
+
+
+def test_missing_codec_is_one_line(sg2, tmp_path, monkeypatch):
+    monkeypatch.setitem(encoders.CODECS, "mp4", "libx264-not-built-in")
+    with pytest.raises(UsageError) as info:
+        export_video(Renderer(sg2), mixed_timeline(), tmp_path / "v.mp4")
+    assert "libx264-not-built-in encoder" in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_odd_sizes_are_padded_for_yuv420(tmp_path):

@@ -4,6 +4,11 @@ From seeds (gen_video's layout: with --grid WxH each cell walks through K = len(
 --w-frames frames per transition), from a recipe (circle, noise loop, truncation sweep, spin), or from a
 timeline saved by the window (--timeline). Writes .mp4 (H.264), .webm (VP9), .gif, or a folder of PNGs;
 never overwrites without --force.
+
+Frames: every transition has --w-frames frames, starting on its keyframe; without --loop one more frame,
+the last keyframe, ends the video; with --loop the transition back to the first keyframe counts too and
+the video repeats seamlessly. So a cell with K keyframes gives K * w_frames frames with --loop, else
+(K - 1) * w_frames + 1. Frames on a keyframe are exactly what `explorer generate` renders for it.
 """
 
 from __future__ import annotations
