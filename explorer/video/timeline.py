@@ -253,11 +253,7 @@ class Timeline:
 
     @classmethod
     def loads(cls, text: str, source: str | Path | None = None) -> "Timeline":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(source, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_json(data, source)
+        return cls.from_json(_parse_json(text, source), source)
 
     @classmethod
     def load(cls, path: str | Path) -> "Timeline":
@@ -267,10 +263,7 @@ class Timeline:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise StateError(path, f"cannot read timeline file ({exc.strerror or exc})") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        data = _parse_json(text, path)
         if isinstance(data, dict) and "keyframes" not in data and "state" in data:  # the window's session file
             if data.get("timeline") is None:
                 raise StateError(path, "session holds no timeline (add keyframes in the window's timeline first)")
@@ -284,6 +277,13 @@ class Timeline:
         from explorer.fileio import atomic_write_text
 
         atomic_write_text(path, self.dumps() + "\n", overwrite=overwrite)
+
+
+def _parse_json(text: str, source: str | Path | None) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(source, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 __all__ = ["EASINGS", "FramePos", "KINDS", "Keyframe", "Timeline", "TIMELINE_VERSION", "segment_frame_count"]
