@@ -33,7 +33,7 @@ from typing import Any
 
 from explorer.engine.state import State
 from explorer.errors import ExplorerError, StateError, UsageError
-from explorer.video.easing import EASINGS, check_easing
+from explorer.video.easing import check_easing
 
 TIMELINE_VERSION = 1
 KINDS = ("linear", "slerp", "cubic")
@@ -285,5 +285,3 @@ def _parse_json(text: str, source: str | Path | None) -> Any:
     except json.JSONDecodeError as exc:
         raise StateError(source, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
-
-__all__ = ["EASINGS", "FramePos", "KINDS", "Keyframe", "Timeline", "TIMELINE_VERSION", "segment_frame_count"]
