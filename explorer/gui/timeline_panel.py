@@ -38,7 +38,7 @@ from explorer.video.timeline import KINDS, Keyframe, Timeline
 
 PREVIEW_FPS = 12.0
 PREVIEW_SIDE = 256
-PREVIEW_CHUNK = 4
+PREVIEW_CHUNK = 4  # frames per render-thread job (1 above 256 px, so edits never wait long behind the preview)
 THUMB_SIDE = 72
 
 
@@ -444,7 +444,9 @@ class TimelinePanel(QWidget):
         key = self._preview_key
         timeline, fps, _ = key
         first = len(self._preview)
-        last = min(first + PREVIEW_CHUNK, self._preview_total)
+        info = self.window_.model_info
+        chunk = PREVIEW_CHUNK if info is None or info.img_resolution <= 256 else 1  # keep the window responsive
+        last = min(first + chunk, self._preview_total)
         side = self._side
         self._preview_busy = True
 
