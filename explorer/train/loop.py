@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 import signal
 import time
@@ -149,7 +150,16 @@ def train(
     run_dir = make_run_dir(outdir, run_desc)
     options["run_dir"] = str(run_dir)
     write_json(run_dir / "training_options.json", options)
-    distributed.launch(_worker, options["num_gpus"], device, options)
+    print(f"training run directory: {run_dir}", flush=True)
+    # Watchers (the GUI monitor) tell a live run from a dead one by this pid; a SIGKILL leaves the file
+    # behind, but with a pid that is no longer alive.
+    pid_file = run_dir / "train.pid"
+    if distributed.torchrun_env() is None or distributed.torchrun_env()[0] == 0:
+        pid_file.write_text(str(os.getpid()))
+    try:
+        distributed.launch(_worker, options["num_gpus"], device, options)
+    finally:
+        pid_file.unlink(missing_ok=True)
     return run_dir
 
 
@@ -567,6 +577,7 @@ class TrainingLoop:
                 clear_stop_request(self.run_dir)
                 self.log(f"stopped on request at kimg {self.cur_nimg / 1000:.3f}; continue with --resume {self.run_dir}")
             else:
+                (self.run_dir / "finished").write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
                 self.log(f"done: {self.cur_nimg / 1000:.3f} kimg in {self.run_dir}")
 
     def _gen_labels(self, n: int) -> torch.Tensor:

@@ -8,7 +8,8 @@ Without a feature network the metrics are skipped with a note in the log.
 
 Metric names follow NVIDIA: ``fid50k_full`` = 50,000 generated images against the whole dataset,
 ``kid50k_full`` likewise; ``fid10k`` = 10k generated vs 10k reals. ``fid`` / ``kid`` mean the
-``50k_full`` variants; smaller counts (``fid2k_full``) are for quick checks on small runs.
+``50k_full`` variants; smaller counts (``fid2k_full``, even ``fid500_full``) are for quick checks on
+small runs (they are biased upward: compare like with like).
 
 Maths:
 - FID = |mu_r - mu_g|^2 + tr(S_r + S_g - 2 (S_r S_g)^(1/2)). tr((S_r S_g)^(1/2)) is computed as the
@@ -31,7 +32,7 @@ import torch
 
 from explorer.errors import UsageError
 
-_METRIC_RE = re.compile(r"^(fid|kid)(\d+)k(_full)?$")
+_METRIC_RE = re.compile(r"^(fid|kid)(\d+)(k?)(_full)?$")
 
 
 def parse_metric(name: str) -> tuple[str, str, int, bool]:
@@ -42,8 +43,8 @@ def parse_metric(name: str) -> tuple[str, str, int, bool]:
     match = _METRIC_RE.match(name)
     if not match:
         raise UsageError(f"unknown metric {name!r} (use fid, kid, fid50k_full, kid50k_full, fid10k, ...)")
-    kind, thousands, full = match.groups()
-    return name, kind, int(thousands) * 1000, bool(full)
+    kind, number, k, full = match.groups()
+    return name, kind, int(number) * (1000 if k else 1), bool(full)
 
 
 # ---------------------------------------------------------------------------------------- maths

@@ -436,7 +436,7 @@ class RunReader:
         return "\n".join(lines[-max_lines:]).rstrip("\n")
 
     def status(self, process_running: bool | None = None) -> str:
-        """'running', 'stopping', 'finished' or 'stopped' (see ``run_status``)."""
+        """'running', 'stopping', 'finished', 'stopped' or 'failed' (see ``run_status``)."""
         return run_status(self.run_dir, self.kimg, self.total_kimg, self.sec_per_tick(), process_running)
 
     def sec_per_tick(self) -> float | None:
@@ -529,6 +529,8 @@ def run_status(
             running = newest > 0 and time.time() - newest < window
     if running:
         return "stopping" if (run_dir / STOP_FILE).exists() else "running"
+    if ending == "failed":
+        return "failed"
     if ending == "done" or (total_kimg is not None and kimg >= total_kimg) or any((run_dir / n).exists() for n in DONE_FILES):
         return "finished"
     return "stopped"

@@ -1,0 +1,147 @@
+"""The dataset tool (explorer dataset) and the training loader: NVIDIA's layout, skipped files with
+reasons, atomic output, labels, mirroring."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from explorer.cli import main
+from explorer.errors import ExplorerError, UsageError
+from explorer.train.dataset import ImageDataset, InfiniteSampler, make_dataset
+
+
+def make_shapes(folder: Path, count: int = 12, size=(40, 36), classes=("circles", "squares")) -> Path:
+    """Random-coloured circles and squares, one class per sub-folder."""
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        cls = classes[i % len(classes)]
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        image = Image.new("RGB", size, tuple(int(v) for v in rng.integers(0, 256, 3)))
+        draw = ImageDraw.Draw(image)
+        x, y = (int(v) for v in rng.integers(0, 16, 2))
+        shape = draw.ellipse if cls == "circles" else draw.rectangle
+        shape([x, y, x + 15, y + 15], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        image.save(folder / cls / f"shape{i:03d}.png")
+    return folder
+
+
+def test_dataset_tool_skips_bad_files_and_writes_nvidia_layout(tmp_path):
+    src = make_shapes(tmp_path / "src")
+    (src / "circles" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    Image.new("CMYK", (32, 32)).save(src / "squares" / "print.jpg")
+    Image.new("I;16", (32, 32)).save(src / "squares" / "depth.png")
+    rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 255))
+    rgba.putpixel((0, 0), (0, 0, 0, 0))
+    rgba.save(src / "circles" / "cutout.png")
+    Image.new("RGBA", (32, 32), (0, 255, 0, 255)).save(src / "circles" / "opaque_alpha.png")  # used
+    Image.new("L", (32, 32), 128).save(src / "squares" / "grey.png")  # used, expanded to RGB
+    (src / "notes.txt").write_text("not an image")  # ignored silently
+
+    dest = tmp_path / "out.zip"
+    report = make_dataset(src, dest, 32, labels="subfolders")
+    reasons = dict(report.skipped)
+    assert set(reasons) == {"circles/broken.png", "squares/print.jpg", "squares/depth.png", "circles/cutout.png"}
+    assert "cannot read" in reasons["circles/broken.png"]
+    assert "CMYK" in reasons["squares/print.jpg"]
+    assert "16-bit" in reasons["squares/depth.png"]
+    assert "transparent" in reasons["circles/cutout.png"]
+    assert report.written == 14 and report.channels == 3 and report.num_classes == 2
+
+    with zipfile.ZipFile(dest) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in infos.values())
+        names = sorted(n for n in infos if n.endswith(".png"))
+        assert names == [f"00000/img{i:08d}.png" for i in range(14)]
+        meta = json.loads(zf.read("dataset.json"))
+        assert [n for n, _ in meta["labels"]] == names
+        assert {label for _, label in meta["labels"]} == {0, 1}
+        assert meta["class_names"] == ["circles", "squares"]
+        image = Image.open(zf.open(names[0]))
+        assert image.size == (32, 32) and image.mode == "RGB"
+
+    with pytest.raises(UsageError, match="already exists"):  # never over an existing file
+        make_dataset(src, dest, 32)
+    assert not list(tmp_path.glob(".out.zip.*"))  # no temporary left behind
+
+
+def test_dataset_tool_errors_leave_nothing(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ExplorerError, match="no image files"):
+        make_dataset(empty, tmp_path / "a.zip", 32)
+    with pytest.raises(UsageError, match="power of two"):
+        make_dataset(empty, tmp_path / "a.zip", 48)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.png").write_bytes(b"garbage")
+    with pytest.raises(ExplorerError, match="no usable images"):
+        make_dataset(bad, tmp_path / "a.zip", 32)
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".a.zip*"))
+
+
+def test_dataset_cli_reports_skips_and_exit_codes(tmp_path, capsys):
+    src = make_shapes(tmp_path / "src", count=4)
+    (src / "circles" / "broken.jpg").write_bytes(b"nope")
+    assert main(["dataset", "--source", str(src), "--dest", str(tmp_path / "d.zip"), "--resolution", "16",
+                 "--transform", "pad"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped circles/broken.jpg: cannot read image" in captured.err
+    assert "4 images, 16x16" in captured.out
+    assert main(["dataset", "--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "e.zip"),
+                 "--resolution", "16"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing" in err
+
+
+def test_transforms_keep_geometry(tmp_path):
+    src = tmp_path / "wide"
+    src.mkdir()
+    pixels = np.zeros((20, 60, 3), np.uint8)
+    pixels[:, :30] = 255  # left half white
+    Image.fromarray(pixels).save(src / "w.png")
+    for transform in ("center-crop", "center-crop-wide", "pad"):
+        dest = tmp_path / f"{transform}.zip"
+        make_dataset(src, dest, 16, transform=transform)
+        with zipfile.ZipFile(dest) as zf:
+            out = np.asarray(Image.open(zf.open("00000/img00000000.png")))
+        assert out.shape == (16, 16, 3)
+        if transform == "center-crop-wide":
+            assert out[0].max() == 0 and out[-1].max() == 0  # letterbox bands
+        if transform == "pad":
+            assert out[0].max() == 0 and out[8, 2].min() > 200  # padded top, white left
+
+
+def test_loader_reads_zip_and_folder_with_labels_and_mirror(tmp_path):
+    src = make_shapes(tmp_path / "src", count=6)
+    dest = tmp_path / "d.zip"
+    make_dataset(src, dest, 16, labels="subfolders")
+    ds = ImageDataset(dest, use_labels=True, xflip=True)
+    assert len(ds) == 12 and ds.resolution == 16 and ds.label_dim == 2
+    img, label = ds[0]
+    flipped, label2 = ds[6]
+    assert img.shape == (3, 16, 16) and img.dtype == np.uint8
+    assert np.array_equal(flipped, img[:, :, ::-1]) and np.array_equal(label, label2)
+    assert label.sum() == 1
+
+    folder = ImageDataset(src, resolution=16)  # a raw folder of 40x36 images, cropped on load
+    assert folder[0][0].shape == (3, 16, 16) and not folder.has_labels
+    with pytest.raises(ExplorerError, match="square power-of-two"):
+        ImageDataset(src)
+    with pytest.raises(ExplorerError, match="needs labels"):
+        ImageDataset(src, resolution=16, use_labels=True)
+
+
+def test_infinite_sampler_resumes_mid_stream():
+    full = InfiniteSampler(10, seed=3)
+    stream = [i for _, i in zip(range(35), iter(full))]
+    later = InfiniteSampler(10, seed=3, start=17)
+    assert [i for _, i in zip(range(18), iter(later))] == stream[17:]
+    ranks = [InfiniteSampler(10, rank=r, num_replicas=2, seed=3) for r in range(2)]
+    r0, r1 = ([i for _, i in zip(range(10), iter(s))] for s in ranks)
+    assert [x for pair in zip(r0, r1) for x in pair] == stream[:20]
