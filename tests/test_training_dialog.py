@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +27,28 @@ from explorer.train import run_reader as rr  # noqa: E402
 from explorer.train.preflight import scan_dataset  # noqa: E402
 
 TIMEOUT = 30_000
+
+
+@pytest.fixture
+def tmp_path():
+    """A private temporary folder. pytest's shared base folder keeps only its three newest sessions, so
+    another pytest starting on this machine can delete a long test's folder (and the run in it) mid-test."""
+    with tempfile.TemporaryDirectory(prefix="explorer-training-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
+def started():
+    """Processes a test starts; any still running at the end are stopped (by pid) so none outlive it."""
+    processes = []
+    yield processes
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except Exception:
+                process.kill()
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40)]
 
 
@@ -118,10 +141,10 @@ def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypat
     from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
 
+    # The estimate times real steps of the preset's networks; at 8x8 that is a moment even on a busy machine.
     real_configs = training_dialog.network_configs
-    # The estimate times real steps; 8x8 networks keep that to a moment on a busy test machine.
     monkeypatch.setattr(training_dialog, "network_configs",
-                        lambda preset, res, ch=3, c=0: real_configs(dict(preset, cbase=128, cmax=16, map=1), 8, ch, c))
+                        lambda preset, res, *args, **kwargs: real_configs(preset, 8, *args, **kwargs))
 
     folder = make_image_folder(tmp_path / "images")
     scan = scan_dataset(folder)
@@ -198,7 +221,7 @@ def test_timeline_shows_each_snapshots_grid(qtbot, tmp_path):
 
 
 def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir):
-    from explorer.gui import main_window
+    from explorer.gui.app import main_window  # (explorer.gui.main_window is also a module name)
     from explorer.gui.training_dialog import add_train_menu
 
     run_dir = fake_run(tmp_path, snapshots=(0, 1))
@@ -240,13 +263,20 @@ FAKE_TRAINER = """
 import json, os, sys, time
 from pathlib import Path
 from PIL import Image
-args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
-run = Path(args["outdir"]) / "00000-stand-in"
+argv = sys.argv[1:]
+args = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+start_kimg, options = 0, {"total_kimg": 1000, "training_set_kwargs": {"path": "data"}}
+if "--resume" in argv:  # like the real trainer: a new run dir beside the old one
+    old = Path(argv[argv.index("--resume") + 1])
+    args["outdir"] = str(old.parent)
+    start_kimg = len(open(old / "stats.jsonl").readlines())
+    options["resume"] = {"snapshot": str(old / f"network-snapshot-{start_kimg - 1:06d}.safetensors")}
+number = len([p for p in Path(args["outdir"]).iterdir() if p.is_dir()]) if Path(args["outdir"]).exists() else 0
+run = Path(args["outdir"]) / f"{number:05d}-stand-in"
 run.mkdir(parents=True)
-(run / "train.pid").write_text(str(os.getpid()))
-(run / "training_options.json").write_text(json.dumps({"total_kimg": 1000}))
+(run / "training_options.json").write_text(json.dumps(options))
 Image.new("RGB", (16, 8), (0, 0, 0)).save(run / "fakes_init.png")
-tick = 0
+tick = start_kimg
 while True:
     row = {"Progress/kimg": {"num": 1, "mean": tick * 1.0, "std": 0}, "Loss/G/loss": {"num": 1, "mean": 1.0, "std": 0}}
     with open(run / "stats.jsonl", "a") as f:
@@ -256,14 +286,16 @@ while True:
     if (run / "stop-request").exists():
         Image.new("RGB", (16, 8), (255, 255, 255)).save(run / f"fakes{tick:06d}.png")
         (run / f"network-snapshot-{tick:06d}.safetensors").write_bytes(b"stand-in")
-        (run / "train.pid").unlink()
+        (run / "stop-request").unlink()
+        with open(run / "log.txt", "a") as f:
+            f.write("stopped on request\\n")
         sys.exit(0)
     tick += 1
     time.sleep(0.1)
 """
 
 
-def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch):
+def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, started):
     """The dialog's own machinery against a stand-in trainer (fast, independent of the real one)."""
     from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
@@ -275,6 +307,7 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch):
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     dialog.launch(["--outdir=" + str(tmp_path / "runs"), "--kimg=1000"], tmp_path / "runs")
+    started.append(dialog.process)
     qtbot.waitUntil(lambda: dialog.monitor is not None, timeout=TIMEOUT)
     monitor = dialog.monitor
     qtbot.waitUntil(lambda: monitor.reader.rows >= 3 and monitor.status == "running", timeout=TIMEOUT)
@@ -284,6 +317,22 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: monitor.status == "stopped", timeout=TIMEOUT)
     assert monitor.reader.latest_network is not None
     assert monitor.resume_button.isEnabled() and not monitor.stop_button.isEnabled()
+    rows_at_stop = monitor.reader.rows
+
+    # Resume continues in a new run dir (as the real trainer does); the monitor follows it, history kept.
+    first_run = monitor.run_dir
+    monitor.resume_button.click()
+    started.append(monitor._resume["process"] if monitor._resume else None)
+    qtbot.waitUntil(lambda: monitor.run_dir != first_run or bool(monitor.message.text()), timeout=TIMEOUT)
+    assert monitor.run_dir.name == "00001-stand-in", monitor.message.text()
+    assert monitor.reader.resumed_from == first_run
+    qtbot.waitUntil(lambda: monitor.reader.rows >= 2, timeout=TIMEOUT)
+    x = monitor.reader.series["Loss/G/loss"].x
+    assert len(x) > rows_at_stop and x == sorted(x)  # the first run's points, then the continuation's
+    assert monitor.status == "running" and dialog.windowTitle() == "Train: 00001-stand-in"
+    monitor.request_stop()
+    qtbot.waitUntil(lambda: monitor.status == "stopped", timeout=TIMEOUT)
+    assert [s.label for s in monitor.timeline_snapshots][0] == "init"  # the first run's init grid leads
     dialog.close()
 
     # A trainer that fails before making a run folder: its one-line error is shown in the form.
@@ -302,36 +351,59 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------------ a real run
 
 
-def test_start_real_tiny_run_stop_resume_and_reattach(qtbot, tmp_path):
+def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started):
+    """Start -> a real `explorer train --cfg tiny` process; closing the dialog leaves it running; reopening
+    the folder attaches to it; Stop ends it with a final snapshot; that snapshot opens in the explorer."""
     pytest.importorskip("explorer.cli.train", reason="the trainer is not in this checkout yet")
-    from explorer.gui.training_dialog import TrainingDialog
+    from explorer.gui.app import main_window  # (explorer.gui.main_window is also a module name)
+    from explorer.gui.training_dialog import TrainingDialog, train_parser
 
     folder = make_image_folder(tmp_path / "images")
+    (folder / "truncated.png").unlink()  # the trainer's header check lets it through, then fails on it
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     form = dialog.form
     form.set_dataset(folder)
     qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
     form.cfg.setCurrentText("tiny")
-    form.kimg.setValue(0.064)  # as short as the trainer allows: a tick or two
-    form.snap.setValue(1)
+    form.batch.setValue(8)  # the smallest steps the tiny networks take (minibatch-std groups of 4)
+    form.kimg.setValue(50)  # long enough that only Stop ends it
+    form.tick.setValue(0.008)  # a stats line every step
+    form.snap.setValue(1000)  # no periodic snapshots: the one after Stop is the stop's
     form.outdir_edit.setText(str(tmp_path / "runs"))
+    assert "--cfg=tiny" in form.argv() and "--kimg=50" in form.argv()
     form.start_button.click()
-    assert "explorer train" not in form.message.text(), form.message.text()
     qtbot.waitUntil(lambda: dialog.monitor is not None or form.start_button.isEnabled(), timeout=60_000)
+    process = dialog.process
+    started.append(process)
     assert dialog.monitor is not None, form.message.text()
-    monitor = dialog.monitor
-    run_dir = monitor.run_dir
-    qtbot.waitUntil(lambda: monitor.reader.rows >= 1 or monitor.status in ("finished", "stopped"), timeout=60_000)
-    monitor.request_stop()
-    qtbot.waitUntil(lambda: dialog.process.poll() is not None, timeout=60_000)
-    qtbot.waitUntil(lambda: monitor.status in ("finished", "stopped"), timeout=TIMEOUT)
-    assert monitor.reader.latest_network is not None, "a graceful stop leaves a final snapshot"
-    assert monitor.timeline_snapshots
-    dialog.close()
+    run_dir = dialog.monitor.run_dir
+    qtbot.waitUntil(lambda: dialog.monitor.reader.rows >= 1, timeout=60_000)
+    assert dialog.monitor.status == "running"
+    assert len(dialog.monitor.curves["Loss/G/loss"].getData()[0]) >= 1
 
-    again = TrainingDialog(run_dir=run_dir)
+    dialog.close()  # the run goes on
+    assert process.poll() is None
+    again = TrainingDialog(run_dir=run_dir)  # no process handle: running is judged from the folder
     qtbot.addWidget(again)
-    assert again.monitor.reader.rows == monitor.reader.rows
-    assert again.monitor.status in ("finished", "stopped")
+    monitor = again.monitor
+    assert monitor.status == "running" and monitor.stop_button.isEnabled()
+    monitor.stop_button.click()
+    qtbot.waitUntil(lambda: process.poll() is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: monitor.status == "stopped", timeout=TIMEOUT)
+    assert process.returncode == 0
+    snapshot = monitor.reader.latest_network
+    assert snapshot is not None and snapshot.suffix == ".safetensors", "a graceful stop leaves a final snapshot"
+    assert monitor.timeline_snapshots[-1].fakes.is_file() and monitor.resume_button.isEnabled()
+    # The Resume button's command line is one the real trainer accepts.
+    train_parser().parse_args(rr.resume_command(run_dir)[4:])
+
+    window = main_window(network=None, restore_session=False, autosave=False)
+    qtbot.addWidget(window)
+    dialog = window.open_training_run(run_dir)
+    with qtbot.waitSignal(window.modelLoaded, timeout=TIMEOUT):
+        dialog.monitor.open_button.click()
+    assert Path(window.model_info.path) == snapshot
+    dialog.close()
     again.close()
+    window.shutdown()

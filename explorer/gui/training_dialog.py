@@ -48,19 +48,6 @@ MAX_LISTED_PROBLEMS = 200
 SETTINGS_OUTDIR = "train/outdir"
 SETTINGS_DATA = "train/data"
 
-# The presets' settings when the trainer does not say (its explorer.train.configs is preferred).
-FALLBACK_PRESETS = {
-    "tiny": dict(batch=8, gamma=1.0, kimg=20, snap=1, resolution=32, cbase=2048, cmax=64, map=2),
-    "small": dict(batch=16, gamma=1.0, kimg=1000, snap=10, resolution=64, cbase=8192, cmax=256, map=2),
-    "paper256": dict(batch=64, gamma=1.0, kimg=25000, snap=50, resolution=256, cbase=16384, cmax=512, map=8),
-    "paper512": dict(batch=64, gamma=0.5, kimg=25000, snap=50, resolution=512, cbase=32768, cmax=512, map=8),
-    "stylegan2": dict(batch=32, gamma=10.0, kimg=25000, snap=50, resolution=1024, cbase=32768, cmax=512, map=8),
-}
-
-
-# ------------------------------------------------------------------------------------- the trainer's side
-
-
 def train_parser() -> argparse.ArgumentParser | None:
     """``explorer train``'s own parser (None while the trainer is not installed in this checkout)."""
     try:
@@ -74,33 +61,25 @@ def train_parser() -> argparse.ArgumentParser | None:
 
 
 def presets() -> dict[str, dict]:
-    """Preset name -> the form's fields (batch, gamma, kimg, snap, ...) and the networks' sizes."""
-    table = {name: dict(values) for name, values in FALLBACK_PRESETS.items()}
+    """Preset name -> the form's fields, from the trainer's ``--cfg`` table (``spec`` is its CfgSpec)."""
     try:
-        from explorer.train import configs
+        from explorer.train.configs import CONFIGS
     except ImportError:
-        return table
-    theirs = getattr(configs, "PRESETS", None) or getattr(configs, "CONFIGS", None)
-    if isinstance(theirs, dict):
-        for name, spec in theirs.items():
-            values = spec if isinstance(spec, dict) else getattr(spec, "__dict__", {})
-            merged = dict(table.get(name, FALLBACK_PRESETS["small"]))
-            merged.update({k: v for k, v in values.items() if k in merged or k in ("aug", "target", "mirror")})
-            table[name] = merged
-    return table
-
-
-def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int = 0) -> tuple[dict, dict]:
-    """The G and D configs a preset builds at ``resolution``, for the speed estimate."""
-    cbase, cmax, mapping = int(preset.get("cbase", 16384)), int(preset.get("cmax", 512)), int(preset.get("map", 8))
-    w_dim = min(512, cmax * 2) if cmax < 256 else 512
-    g = {
-        "arch": "stylegan2", "z_dim": w_dim, "c_dim": c_dim, "w_dim": w_dim, "img_resolution": resolution,
-        "img_channels": channels, "mapping_kwargs": {"num_layers": mapping},
-        "synthesis_kwargs": {"channel_base": cbase, "channel_max": cmax},
+        return {}
+    return {
+        name: {"batch": spec.batch, "gamma": spec.gamma, "kimg": spec.kimg, "snap": spec.snap_ticks,
+               "tick": spec.tick_kimg, "resolution": spec.resolution_hint or 256, "spec": spec}
+        for name, spec in CONFIGS.items()
     }
-    d = {"c_dim": c_dim, "img_resolution": resolution, "img_channels": channels, "channel_base": cbase, "channel_max": cmax}
-    return g, d
+
+
+def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int = 0, cuda: bool = False) -> tuple[dict, dict]:
+    """The G and D configs the trainer builds for a preset at ``resolution`` (for the speed estimate)."""
+    from explorer.train import configs
+
+    spec = preset["spec"]
+    return (configs.generator_config(spec, resolution, channels, c_dim, cuda),
+            configs.discriminator_config(spec, resolution, channels, c_dim, cuda))
 
 
 def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> list[str]:
@@ -184,19 +163,28 @@ def _keep_until_finished(task: _Task) -> None:
         app._explorer_waits_for_orphans = True
 
 
+def _number(value: float) -> float | int:
+    """3.0 -> 3 so the command line reads --kimg=3, not --kimg=3.0."""
+    return int(value) if value == int(value) else value
+
+
 def _settings():
     from explorer.gui.settings import settings
 
     return settings()
 
 
-def available_devices() -> list[str]:
+def available_devices(parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """Devices this machine has that the trainer accepts, best first."""
     devices = ["cpu"]
     if torch.cuda.is_available():
         devices.insert(0, "cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         devices.insert(0, "mps")
-    return devices
+    accepted = None
+    if parser is not None:
+        accepted = next((a.choices for a in parser._actions if "--device" in a.option_strings), None)
+    return [d for d in devices if accepted is None or d in accepted] or ["cpu"]
 
 
 # ----------------------------------------------------------------------------------------------- form
@@ -279,6 +267,10 @@ class TrainingForm(QWidget):
         self.snap = QSpinBox()
         self.snap.setRange(1, 100_000)
         self.snap.setToolTip("Snapshot (network + fakes grid) every this many ticks")
+        self.tick = QDoubleSpinBox()
+        self.tick.setRange(0.001, 1000)
+        self.tick.setDecimals(3)
+        self.tick.setToolTip("kimg per tick: how often the monitor gets a new point (a stats line)")
         self.mirror = QCheckBox("x-flips double the dataset")
         self.aug = QComboBox()
         self.aug.addItems(["ada", "noaug", "fixed"])
@@ -290,7 +282,7 @@ class TrainingForm(QWidget):
         self.cond = QCheckBox("use the dataset's labels (class-conditional)")
         self.cond.setEnabled(False)
         self.device = QComboBox()
-        self.device.addItems(available_devices())
+        self.device.addItems(available_devices(self.parser))
         for w in (self.cfg, self.device):
             w.currentTextChanged.connect(self._invalidate_estimate)
         self.batch.valueChanged.connect(self._update_estimate_text)
@@ -300,6 +292,7 @@ class TrainingForm(QWidget):
         form.addRow("Batch", self.batch)
         form.addRow("Gamma (R1)", self.gamma)
         form.addRow("Length (kimg)", self.kimg)
+        form.addRow("Tick (kimg)", self.tick)
         form.addRow("Snapshot every (ticks)", self.snap)
         form.addRow("Mirror", self.mirror)
         form.addRow("Augmentation", self.aug)
@@ -451,6 +444,7 @@ class TrainingForm(QWidget):
         self.gamma.setValue(float(values.get("gamma", 1.0)))
         self.kimg.setValue(float(values.get("kimg", 1000)))
         self.snap.setValue(int(values.get("snap", 50)))
+        self.tick.setValue(float(values.get("tick", 4)))
         self.mirror.setChecked(bool(values.get("mirror", False)))
         self.aug.setCurrentText(str(values.get("aug", "ada")))
         self.target.setValue(float(values.get("target", 0.6)))
@@ -463,8 +457,9 @@ class TrainingForm(QWidget):
             "cfg": self.cfg.currentText(),
             "batch": self.batch.value(),
             "gamma": self.gamma.value(),
-            "kimg": self.kimg.value() if self.kimg.value() != int(self.kimg.value()) else int(self.kimg.value()),
+            "kimg": _number(self.kimg.value()),
             "snap": self.snap.value(),
+            "tick": _number(self.tick.value()),
             "mirror": self.mirror.isChecked(),
             "aug": self.aug.currentText(),
             "target": self.target.value() if self.aug.currentText() == "ada" else None,
@@ -498,8 +493,8 @@ class TrainingForm(QWidget):
         preset = self.preset_table.get(self.cfg.currentText(), {})
         res = (self.scan.resolution if self.scan and not self.scan.error else None) or int(preset.get("resolution", 64))
         c_dim = self.scan.num_classes if self.scan and self.cond.isChecked() else 0
-        g, d = network_configs(preset, res, 3, c_dim)
         device = self.device.currentText()
+        g, d = network_configs(preset, res, 3, c_dim, cuda=device == "cuda")
         batch = min(self.batch.value(), 4)
         self.estimate_label.setText(f"Measuring on {device} at {res}x{res}...")
         self.estimate_button.setEnabled(False)
@@ -610,7 +605,7 @@ class TrainingDialog(QDialog):
         try:
             outdir.mkdir(parents=True, exist_ok=True)
             before = {p.name for p in rr.run_dirs_in(outdir)}
-            console = outdir / f".explorer-train-{time.strftime('%Y%m%d-%H%M%S')}.log"
+            console = rr.console_log_path(outdir)
             self.process = rr.start_detached(rr.train_command(argv), console)
         except OSError as exc:
             self.form.message.setText(f"Cannot start the trainer: {exc.strerror or exc}")
@@ -623,11 +618,11 @@ class TrainingDialog(QDialog):
 
     def _look_for_run_dir(self) -> None:
         launch = self._launch
-        new = [p for p in rr.run_dirs_in(launch["outdir"]) if p.name not in launch["before"] and rr.is_run_dir(p)]
-        if new:
+        new = rr.find_new_run(launch["outdir"], launch["before"])
+        if new is not None:
             self._launch_timer.stop()
             self._launch = None
-            self.attach(new[-1], self.process)
+            self.attach(new, self.process, launch["console"])
             return
         code = self.process.poll()
         if code is not None or time.monotonic() - launch["started"] > self.LAUNCH_TIMEOUT_S:
@@ -635,15 +630,16 @@ class TrainingDialog(QDialog):
             self._launch = None
             self.form.start_button.setEnabled(True)
             self.form.message.setStyleSheet("color: #f88;")
-            self.form.message.setText(_last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
+            self.form.message.setText(rr.last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
 
     # ---- monitoring
-    def attach(self, run_dir: str | Path, process=None):
+    def attach(self, run_dir: str | Path, process=None, console: Path | None = None):
         """Show the monitor of ``run_dir`` (raises RunDirError for a folder that is not a run)."""
         from explorer.gui.training_monitor import MonitorWidget  # pyqtgraph loads only when a monitor opens
 
-        monitor = MonitorWidget(run_dir, process=process)
+        monitor = MonitorWidget(run_dir, process=process, console=console)
         monitor.openSnapshot.connect(self.openSnapshot)
+        monitor.runDirChanged.connect(lambda path: self.setWindowTitle(f"Train: {Path(path).name}"))
         if self.monitor is not None:
             self.monitor.stop_polling()
             self.stack.removeWidget(self.monitor)
@@ -669,16 +665,6 @@ class TrainingDialog(QDialog):
             self.monitor.stop_polling()
         if self.form is not None:
             self.form.shutdown()
-
-
-def _last_error_line(console: Path) -> str:
-    """The trainer's one-line error from its console output (``explorer train: error: ...``)."""
-    try:
-        lines = [l.strip() for l in console.read_text(encoding="utf-8", errors="replace").splitlines() if l.strip()]
-    except OSError:
-        return ""
-    errors = [l for l in lines if "error" in l.lower()]
-    return (errors or lines or [""])[-1][:400]
 
 
 # ------------------------------------------------------------------------------------- the Train menu

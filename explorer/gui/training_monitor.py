@@ -10,6 +10,7 @@ separate process: closing the monitor, or the whole app, leaves it running. Stop
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -18,7 +19,6 @@ from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontDatabase, QImage
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -44,7 +44,7 @@ PLOTS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Metrics", []),
 ]
 METRIC_COLOURS = ("#ff6b6b", "#6bffb0", "#6b9bff", "#ffd86b")
-STATUS_COLOURS = {"running": "#6c6", "stopping": "#fc6", "finished": "#8af", "stopped": "#aaa"}
+STATUS_COLOURS = {"running": "#6c6", "stopping": "#fc6", "finished": "#8af", "stopped": "#aaa", "failed": "#f66"}
 
 
 
@@ -91,14 +91,18 @@ class MonitorWidget(QWidget):
 
     openSnapshot = Signal(object)
     statusChanged = Signal(str)
+    runDirChanged = Signal(object)  # Resume continues in a new run dir; the monitor follows it
+    RESUME_TIMEOUT_S = 600
 
     def __init__(self, run_dir: str | Path, process: subprocess.Popen | None = None, parent=None,
-                 poll_ms: int = POLL_MS):
+                 poll_ms: int = POLL_MS, console: Path | None = None):
         super().__init__(parent)
+        self.console = console  # the started process's stdout/stderr: where an early error line lands
         self.run_dir = rr.check_run_dir(run_dir) if process is None else Path(run_dir)
         self.reader = rr.RunReader(self.run_dir)
         self.process = process  # set when this window started the trainer: its exit is the best evidence
         self.status = ""
+        self._resume: dict | None = None
         self._images: dict[Path, tuple[float | None, QImage]] = {}
         self._follow_latest = True
         self._build()
@@ -134,8 +138,12 @@ class MonitorWidget(QWidget):
         self.folder_button = QPushButton("Show folder")
         self.folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_dir))))
 
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #f88;")
+        self.message.setWordWrap(True)
         header = QHBoxLayout()
-        header.addWidget(self.title, 1)
+        header.addWidget(self.title)
+        header.addWidget(self.message, 1)
         header.addWidget(self.status_label)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
@@ -214,6 +222,8 @@ class MonitorWidget(QWidget):
     # ---- polling ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         """One poll of the run dir; redraws only what changed."""
+        if self._resume is not None:
+            self._follow_resume()
         update = self.reader.poll()
         if update.new_rows or update.stats_reset:
             self._update_plots()
@@ -281,10 +291,18 @@ class MonitorWidget(QWidget):
         self.eta_label.setText("   ".join(parts))
 
     def _update_status(self) -> None:
+        if self._resume is not None:
+            return
         process_running = None
         if self.process is not None:
-            process_running = self.process.poll() is None
+            code = self.process.poll()
+            process_running = code is None
+            if code not in (None, 0) and not self.message.text():
+                line = rr.last_error_line(self.console) if self.console else ""
+                self.message.setText(line or f"The trainer exited with status {code}; see the log below.")
         status = self.reader.status(process_running)
+        if status == "stopped" and self.process is not None and self.process.poll() not in (None, 0):
+            status = "failed"
         if status != self.status:
             self.status = status
             colour = STATUS_COLOURS.get(status, "#aaa")
@@ -292,7 +310,7 @@ class MonitorWidget(QWidget):
             self.statusChanged.emit(status)
             self._update_progress()
         self.stop_button.setEnabled(status == "running")
-        self.resume_button.setEnabled(status == "stopped")
+        self.resume_button.setEnabled(status in ("stopped", "failed"))
         self.open_button.setEnabled(self._selected_network() is not None)
 
     def _update_log(self) -> None:
@@ -374,19 +392,60 @@ class MonitorWidget(QWidget):
         try:
             rr.request_stop(self.run_dir)
         except OSError as exc:
-            QMessageBox.warning(self, "Stop", f"Cannot write {rr.STOP_FILE} in {self.run_dir.name}: {exc.strerror}")
+            self.message.setText(f"Cannot write {rr.STOP_FILE} in {self.run_dir.name}: {exc.strerror or exc}")
             return
         self.refresh()
 
     def resume(self) -> None:
-        """Start ``explorer train --resume RUN_DIR``, detached; the monitor keeps watching the same folder."""
+        """Start ``explorer train --resume RUN_DIR`` detached; follow the new run dir it makes beside this one."""
+        outdir = self.run_dir.parent
         try:
             (self.run_dir / rr.STOP_FILE).unlink(missing_ok=True)
-            self.process = rr.start_detached(rr.resume_command(self.run_dir), self.run_dir / "console.log")
+            command = rr.resume_command(self.run_dir, self.reader.options or None)
+            before = {p.name for p in rr.run_dirs_in(outdir)}
+            console = rr.console_log_path(outdir)
+            process = rr.start_detached(command, console)
         except (OSError, ExplorerError) as exc:
-            QMessageBox.warning(self, "Resume", f"Cannot start the trainer: {exc}")
+            self.message.setText(f"Cannot resume: {exc}")
             return
-        self.refresh()
+        self.message.setText("")
+        self._resume = {"process": process, "before": before, "console": console, "started": time.monotonic(),
+                        "from": self.run_dir}
+        self.resume_button.setEnabled(False)
+        self.status_label.setText("<b style='color:#fc6'>● resuming…</b>")
+
+    def _follow_resume(self) -> None:
+        resume = self._resume
+        new = rr.find_new_run(resume["from"].parent, resume["before"], resumed_from=resume["from"])
+        if new is not None:
+            self._resume = None
+            self.switch_run(new, resume["process"], resume["console"])
+            return
+        code = resume["process"].poll()
+        if code is not None or time.monotonic() - resume["started"] > self.RESUME_TIMEOUT_S:
+            self._resume = None
+            self.message.setText(rr.last_error_line(resume["console"]) or f"The trainer exited with status {code}.")
+            self.status = ""  # redraw the status badge
+
+    def switch_run(self, run_dir: str | Path, process: subprocess.Popen | None = None, console: Path | None = None) -> None:
+        """Watch another run dir (the continuation of this one): everything is redrawn from it."""
+        self.run_dir = Path(run_dir)
+        self.process, self.console = process, console
+        self.message.setText("")
+        self.reader = rr.RunReader(self.run_dir)
+        self.reader.poll()
+        plot = self.plots["Metrics"]
+        for key in [k for k in self.curves if k.startswith("metric:")]:
+            plot.removeItem(self.curves.pop(key))
+        self._follow_latest = True
+        self._update_plots()
+        self._update_metrics()
+        self._update_timeline()
+        self._update_log()
+        self.status = ""
+        self._update_progress()
+        self._update_status()
+        self.runDirChanged.emit(self.run_dir)
 
     def open_in_explorer(self) -> None:
         path = self._selected_network()
@@ -408,6 +467,7 @@ class MonitorWindow(QWidget):
         super().__init__(parent, Qt.Window)
         self.monitor = MonitorWidget(run_dir, process=process)
         self.setWindowTitle(f"Training monitor: {self.monitor.run_dir.name}")
+        self.monitor.runDirChanged.connect(lambda path: self.setWindowTitle(f"Training monitor: {Path(path).name}"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.monitor)
