@@ -30,6 +30,19 @@ TIMEOUT = 30_000
 
 
 @pytest.fixture
+def one_torch_thread(monkeypatch):
+    """torch on one thread, here and in the trainers the tests start: on a busy two-core test machine,
+    two spinning OpenMP threads per process make every step many times slower."""
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def tmp_path():
     """A private temporary folder. pytest's shared base folder keeps only its three newest sessions, so
     another pytest starting on this machine can delete a long test's folder (and the run in it) mid-test."""
@@ -137,7 +150,7 @@ def test_status_from_pid_file_and_stop_request(tmp_path):
 # ------------------------------------------------------------------------------------------ the form
 
 
-def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypatch):
+def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypatch, one_torch_thread):
     from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
 
@@ -351,7 +364,7 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, start
 # ------------------------------------------------------------------------------------------ a real run
 
 
-def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started):
+def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, one_torch_thread):
     """Start -> a real `explorer train --cfg tiny` process; closing the dialog leaves it running; reopening
     the folder attaches to it; Stop ends it with a final snapshot; that snapshot opens in the explorer."""
     pytest.importorskip("explorer.cli.train", reason="the trainer is not in this checkout yet")
