@@ -169,9 +169,10 @@ class MonitorWidget(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("bottom", "kimg")
             plot.getAxis("bottom").setHeight(30)
-            plot.getAxis("left").setWidth(44)
-            if len(names) > 1 or title == "Metrics":
-                plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+            plot.getAxis("left").setWidth(54)  # fixed, so the six plots' x axes line up; fits "0.0008"
+            if len(names) > 1:  # Metrics gets its legend with its first curve (an empty one is a stray box)
+                plot.addLegend(offset=(-6, 6), labelTextSize="8pt", brush=pg.mkBrush(24, 24, 26, 210),
+                               pen=pg.mkPen("#444"))
             for name, label, colour in names:
                 self.curves[name] = plot.plot([], [], name=label, pen=pg.mkPen(colour, width=1.6), antialias=True)
             if self.plots:  # one kimg axis for all: zooming one plot zooms them all, metrics line up
@@ -225,7 +226,7 @@ class MonitorWidget(QWidget):
         if self._resume is not None:
             self._follow_resume()
         update = self.reader.poll()
-        if update.new_rows or update.stats_reset:
+        if update.new_rows or update.stats_reset or update.options_changed:
             self._update_plots()
         if update.metrics_changed:
             self._update_metrics()
@@ -254,6 +255,9 @@ class MonitorWidget(QWidget):
         for i, (name, series) in enumerate(sorted(self.reader.metrics.items())):
             key = f"metric:{name}"
             if key not in self.curves:
+                if plot.legend is None:
+                    plot.addLegend(offset=(-6, 6), labelTextSize="8pt", brush=pg.mkBrush(24, 24, 26, 210),
+                                   pen=pg.mkPen("#444"))
                 colour = METRIC_COLOURS[i % len(METRIC_COLOURS)]
                 self.curves[key] = plot.plot([], [], name=name, pen=pg.mkPen(colour, width=1.6),
                                              symbol="o", symbolSize=5, symbolBrush=colour, antialias=True)
@@ -265,11 +269,29 @@ class MonitorWidget(QWidget):
         note = ""
         if empty:
             note = "no data yet"
+            off = self._switched_off()
             if title == "Metrics":
                 note = "none yet" if self.reader.options.get("metrics") else "none in this run"
+            elif title in off:
+                note = off[title]
         self.empty[title] = empty
         suffix = f" <span style='color:#777; font-size:9pt'>({note})</span>" if note else ""
         self.plots[title].setTitle(f"{title}{suffix}", color="#ccc")
+
+    def _switched_off(self) -> dict[str, str]:
+        """Plots this run's options say will stay empty, and why (so 'no data yet' does not mislead)."""
+        o = self.reader.options
+        loss = o.get("loss_kwargs") if isinstance(o.get("loss_kwargs"), dict) else {}
+        off = {}
+        if loss.get("pl_weight") == 0:
+            off["Path length penalty"] = "off in this run"
+        if loss.get("r1_gamma") == 0:
+            off["R1 penalty"] = "off in this run (gamma 0)"
+        if o.get("augment") == "noaug":
+            off["Augment p (ADA)"] = "off in this run"
+        elif o.get("augment") == "fixed":
+            off["Augment p (ADA)"] = "fixed p"
+        return off
 
     def _update_progress(self) -> None:
         reader = self.reader
