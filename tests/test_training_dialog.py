@@ -233,6 +233,21 @@ def test_timeline_shows_each_snapshots_grid(qtbot, tmp_path):
     assert monitor.grid_view.path == run_dir / "fakes000004.png"
 
 
+def test_big_grids_decode_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
+    from explorer.gui import training_monitor
+
+    monkeypatch.setattr(training_monitor, "SYNC_DECODE_BYTES", 0)  # every grid counts as big
+    run_dir = fake_run(tmp_path, snapshots=(0, 1))
+    monitor = training_monitor.MonitorWidget(run_dir)
+    qtbot.addWidget(monitor)
+    monitor.stop_polling()
+    qtbot.waitUntil(lambda: monitor.grid_view.path == run_dir / "fakes000001.png", timeout=TIMEOUT)
+    monitor.select_snapshot(1)
+    qtbot.waitUntil(lambda: monitor.grid_view.path == run_dir / "fakes000000.png", timeout=TIMEOUT)
+    pixel = monitor.grid_view.image.pixelColor(1, 1)
+    assert (pixel.red(), pixel.green(), pixel.blue()) == COLOURS[0]
+
+
 def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir):
     from explorer.gui.app import main_window  # (explorer.gui.main_window is also a module name)
     from explorer.gui.training_dialog import add_train_menu

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontDatabase, QImage, QPainter
+from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QFontDatabase, QImage, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,6 +34,7 @@ from explorer.gui.theme import CANVAS_BACKGROUND
 from explorer.train import run_reader as rr
 
 POLL_MS = 1000
+SYNC_DECODE_BYTES = 4 * 2**20  # grids up to this size decode at once; bigger ones in a pool thread
 # Plot title -> the stats.jsonl names it draws (label, colour). "Metrics" is filled from metric-*.jsonl.
 PLOTS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Losses", [("Loss/G/loss", "G", "#5b9bd5"), ("Loss/D/loss", "D", "#ed7d31")]),
@@ -86,6 +87,21 @@ class GridView(QWidget):
         p.drawImage(target, self.image)
 
 
+class _Decoder(QObject):
+    """Carries decoded grids from pool threads back to the GUI thread (a queued signal)."""
+
+    decoded = Signal(object, float, object)
+
+
+class _Decode(QRunnable):
+    def __init__(self, path: Path, mtime: float, decoder: _Decoder):
+        super().__init__()
+        self.path, self.mtime, self.decoder = path, mtime, decoder
+
+    def run(self) -> None:
+        self.decoder.decoded.emit(self.path, self.mtime, QImage(str(self.path)))  # QImage is thread-safe
+
+
 class MonitorWidget(QWidget):
     """Everything about one run dir. ``openSnapshot(path)`` asks the main window to load a network."""
 
@@ -104,6 +120,9 @@ class MonitorWidget(QWidget):
         self.status = ""
         self._resume: dict | None = None
         self._images: dict[Path, tuple[float | None, QImage]] = {}
+        self._decoding: set[Path] = set()
+        self._decoder = _Decoder(self)
+        self._decoder.decoded.connect(self._on_decoded)
         self._follow_latest = True
         self._build()
         self.timer = QTimer(self)
@@ -375,7 +394,8 @@ class MonitorWidget(QWidget):
         latest = " (latest)" if index >= len(snaps) - 1 else ""
         self.grid_caption.setText(f"Fixed-seed fakes at {snap.label}{latest}   [{index + 1} of {len(snaps)}]")
         if image is None:
-            self.grid_view.set_image(None, message=f"{snap.fakes.name} cannot be read yet")
+            pending = snap.fakes in self._decoding
+            self.grid_view.set_image(None, message=f"{'Loading' if pending else 'Cannot read yet:'} {snap.fakes.name}")
         else:
             self.grid_view.set_image(image, snap.fakes)
         self.open_button.setEnabled(self._selected_network() is not None)
@@ -389,13 +409,32 @@ class MonitorWidget(QWidget):
         cached = self._images.get(path)
         if cached and cached[0] == mtime:
             return cached[1]
+        try:
+            big = path.stat().st_size > SYNC_DECODE_BYTES
+        except OSError:
+            return None
+        if big:  # a 1024px run's grid is 7680x4320: decode it off the GUI thread, show it when ready
+            if path not in self._decoding:
+                self._decoding.add(path)
+                QThreadPool.globalInstance().start(_Decode(path, mtime, self._decoder))
+            return None
         image = QImage(str(path))
+        self._cache_image(path, mtime, image)
+        return None if image.isNull() else image
+
+    def _cache_image(self, path: Path, mtime: float, image: QImage) -> None:
         if image.isNull():
-            return None  # perhaps half-written by a trainer that does not write atomically: next poll
-        if len(self._images) > 24:
+            return  # perhaps half-written by a trainer that does not write atomically: next poll
+        if len(self._images) > 16:
             self._images.pop(next(iter(self._images)))
         self._images[path] = (mtime, image)
-        return image
+
+    def _on_decoded(self, path: Path, mtime: float, image: QImage) -> None:
+        self._decoding.discard(path)
+        self._cache_image(path, mtime, image)
+        snaps = self.timeline_snapshots
+        if snaps and snaps[min(self.timeline.value(), len(snaps) - 1)].fakes == path:
+            self._show_snapshot(self.timeline.value())
 
     def select_snapshot(self, index: int) -> None:
         self.timeline.setValue(index)
@@ -490,10 +529,23 @@ class MonitorWindow(QWidget):
         self.monitor = MonitorWidget(run_dir, process=process)
         self.setWindowTitle(f"Training monitor: {self.monitor.run_dir.name}")
         self.monitor.runDirChanged.connect(lambda path: self.setWindowTitle(f"Training monitor: {Path(path).name}"))
+        self.explorer = None
+        self.monitor.openSnapshot.connect(self.open_in_explorer)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.monitor)
         self.resize(1180, 820)
+
+    def open_in_explorer(self, path: Path) -> None:
+        """On its own (``explorer monitor``) the monitor opens an explorer window for the snapshot, then reuses it."""
+        from explorer.gui.app import main_window
+
+        if self.explorer is None or not self.explorer.isVisible():
+            self.explorer = main_window(network=str(path), restore_session=False)
+            self.explorer.show()
+        else:
+            self.explorer.open_model(path)
+            self.explorer.raise_()
 
     def closeEvent(self, event) -> None:
         self.monitor.stop_polling()
