@@ -271,6 +271,24 @@ def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidi
     window.shutdown()
 
 
+def test_standalone_monitor_opens_snapshot_in_a_new_explorer_window(qtbot, tmp_path, nvidia_dir):
+    from explorer.gui.training_monitor import MonitorWindow
+
+    run_dir = fake_run(tmp_path, snapshots=(0, 1))
+    shutil.copy(nvidia_dir / "sg2-skip-32.pkl", run_dir / "network-snapshot-000001.pkl")
+    window = MonitorWindow(run_dir)
+    qtbot.addWidget(window)
+    window.show()
+    window.monitor.open_button.click()
+    explorer = window.explorer
+    assert explorer is not None
+    qtbot.addWidget(explorer)
+    qtbot.waitUntil(lambda: explorer.model_info is not None, timeout=TIMEOUT)
+    assert Path(explorer.model_info.path).name == "network-snapshot-000001.pkl"
+    explorer.shutdown()
+    window.close()
+
+
 def test_monitor_cli_screenshot_and_errors(tmp_path, capsys):
     from explorer.cli import main
 
