@@ -316,7 +316,9 @@ class MonitorWidget(QWidget):
         reader = self.reader
         total, kimg = reader.total_kimg, reader.kimg
         name = self.run_dir.name
-        self.title.setText(name)
+        parent = reader.resumed_from
+        note = f"  <span style='color:#999; font-weight:normal'>(continues {parent.name})</span>" if parent else ""
+        self.title.setText(f"{name}{note}")
         if total:
             self.progress.setValue(int(round(1000 * min(kimg / total, 1.0))))
             self.progress.setFormat(f"{kimg:g} of {total:g} kimg  (%p%)")
