@@ -318,3 +318,20 @@ def test_screenshot_command(tmp_path, nvidia_dir):
                           "--screenshot", str(tmp_path / "x.png")], env=env, capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "missing.pkl" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_row_psi_and_cutoff(qtbot, nvidia_dir, models):
+    from PySide6.QtWidgets import QCheckBox
+
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.findChild(QCheckBox, "advancedRows").setChecked(True)
+    window.findChild(QCheckBox, "layerPsiOn2").setChecked(True)
+    window.findChild(QDoubleSpinBox, "layerPsi2").setValue(0.25)
+    cutoff = window.findChild(QSpinBox, "truncCutoff")
+    cutoff.setValue(4)
+    window.findChild(QDoubleSpinBox, "psi").setValue(0.5)
+    expected = State(psi=0.5, cutoff=4, layer_psi=(None, None, 0.25) + (None,) * 5)
+    assert window.state == expected
+    np.testing.assert_array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(expected))
+    cutoff.setValue(8)  # all rows
+    assert window.state.cutoff is None
