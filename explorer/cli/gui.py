@@ -38,7 +38,12 @@ def run(args) -> int:
         raise UsageError(f"the window needs PySide6 ({exc})") from None
     if args.screenshot:
         if not args.network:
-            raise UsageError("--screenshot needs a NETWORK")
+            from explorer.cli.common import default_network
+
+            bundled = default_network()
+            if bundled is None:
+                raise UsageError("--screenshot needs a NETWORK (there is no bundled checkpoints/default.safetensors)")
+            args.network = str(bundled)
         out = Path(args.screenshot)
         if not out.parent.exists():
             raise UsageError(f"{out.parent}: folder does not exist")
