@@ -579,7 +579,7 @@ class TrainingDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train")
         self.setModal(False)
-        self.resize(1180, 860)
+        self.resize(1020, 640)  # the form; the monitor asks for more room when it arrives
         self.stack = QStackedWidget()
         self.form: TrainingForm | None = None
         self.monitor = None  # a MonitorWidget once a run is attached
@@ -647,6 +647,7 @@ class TrainingDialog(QDialog):
         self.monitor = monitor
         self.stack.addWidget(monitor)
         self.stack.setCurrentWidget(monitor)
+        self.resize(max(self.width(), 1180), max(self.height(), 840))
         self.setWindowTitle(f"Train: {monitor.run_dir.name}")
         return monitor
 
