@@ -8,6 +8,7 @@ for documentation, bug reports and headless machines.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from explorer.cli.common import check_writable
@@ -53,10 +54,19 @@ def run(args) -> int:
         window.show()
         return app.exec()
 
+    from PySide6.QtCore import qInstallMessageHandler
+
     from explorer.gui.training_monitor import save_screenshot
 
-    window.resize(*size)
-    save_screenshot(window, shot)
-    window.monitor.stop_polling()
+    # The offscreen platform warns that it "does not support propagateSizeHints()": true, and no news.
+    previous = qInstallMessageHandler(lambda mode, context, message: None if "propagateSizeHints" in message
+                                      else print(message, file=sys.stderr))
+    try:
+        window.resize(*size)
+        save_screenshot(window, shot)
+    finally:
+        qInstallMessageHandler(previous)
+        window.monitor.stop_polling()
+        window.close()
     print(f"wrote {shot}")
     return 0
