@@ -3,8 +3,11 @@
     python bench/sg3_speed.py                 # T-64 (cbase 4096, cmax 128) and T-256 (cbase 32768)
     python bench/sg3_speed.py --res 256 --cbase 32768 --cfg r --reps 3 --profile
 
-Reports the best and median wall time per image (the machine may be shared; best is the fairer
-figure) and, with --profile, the time per layer split into modulated conv and filtered lrelu.
+Reports the best and median wall time per image and the CPU time of the best run (on a shared,
+busy machine the CPU time is the steadier figure). ``--reference`` also times a plain implementation of
+the same maths the way NVIDIA's pure-PyTorch path computes it (grouped modulated convolution,
+zero-stuffed up-sampling, full-rate filtering then decimation), on the same machine and net, and
+checks that both agree. ``--profile`` splits our time per layer into modulated conv and filtering.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import argparse
 import statistics
 import time
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 from explorer.models.stylegan3 import Generator
 
@@ -27,17 +33,62 @@ def build(res: int, cbase: int, cmax: int, cfg: str) -> Generator:
     return G.eval().requires_grad_(False)
 
 
-def time_render(G: Generator, reps: int) -> list[float]:
-    torch.manual_seed(1)
+def time_render(render, ws: torch.Tensor, reps: int) -> tuple[list[float], float, torch.Tensor]:
+    """Wall times of ``reps`` renders after a warm-up, the CPU time of the fastest, and the image."""
     with torch.inference_mode():
-        ws = G.mapping(torch.randn(1, G.z_dim), None)
-        G.synthesis(ws)  # warm-up (allocator, Winograd weights)
-        times = []
+        img = render(ws)  # warm-up (allocator, Winograd weights)
+        walls, cpu_best = [], math.inf
         for _ in range(reps):
-            t0 = time.perf_counter()
-            G.synthesis(ws)
-            times.append(time.perf_counter() - t0)
-    return times
+            c0, t0 = time.process_time(), time.perf_counter()
+            render(ws)
+            walls.append(time.perf_counter() - t0)
+            if walls[-1] == min(walls):
+                cpu_best = time.process_time() - c0
+    return walls, cpu_best, img
+
+
+def _upfirdn_plain(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1.0):
+    """Zero insertion, padding, separable true convolution at the full rate, then decimation."""
+    N, C, H, W = x.shape
+    if up > 1:
+        x = F.pad(x.reshape(N, C, H, 1, W, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(N, C, H * up, W * up)
+    x = F.pad(x, list(pad))
+    if f is not None and f.ndim == 1:
+        k = (f * gain ** 0.5).flip(0)
+        x = F.conv2d(x, k.reshape(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
+        x = F.conv2d(x, k.reshape(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
+    elif f is not None:
+        x = F.conv2d(x, (f * gain).flip([0, 1])[None, None].repeat(C, 1, 1, 1), groups=C)
+    return x[:, :, ::down, ::down]
+
+
+def plain_synthesis(G: Generator, ws: torch.Tensor) -> torch.Tensor:
+    """The reference way: fused (grouped) modulated convolution, then bias, zero-stuffed filtering,
+    leaky ReLU and clamp, full-rate filtering and decimation."""
+    s = G.synthesis
+    ws = ws.unbind(1)
+    x = s.input(ws[0])
+    for name, w in zip(s.layer_names, ws[1:]):
+        layer = getattr(s, name)
+        styles, weight = layer.affine(w), layer.weight
+        if layer.is_torgb:
+            styles = styles / math.sqrt(layer.in_channels * layer.conv_kernel ** 2)
+        else:
+            weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
+            styles = styles * styles.square().mean().rsqrt()
+        wn = weight.unsqueeze(0) * styles[:, None, :, None, None]
+        if not layer.is_torgb:
+            wn = wn * (wn.square().sum([2, 3, 4]) + 1e-8).rsqrt()[:, :, None, None, None]
+        wn = wn * layer.magnitude_ema.rsqrt()
+        N = x.shape[0]
+        x = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wn.reshape(-1, *wn.shape[2:]),
+                     padding=layer.conv_kernel - 1, groups=N)
+        x = x.reshape(N, -1, *x.shape[2:]) + layer.bias.reshape(1, -1, 1, 1)
+        gain, slope = (1.0, 1.0) if layer.is_torgb else (math.sqrt(2), 0.2)
+        x = _upfirdn_plain(x, layer.up_filter, up=layer.up_factor, pad=layer.padding, gain=layer.up_factor ** 2)
+        x = (F.leaky_relu(x, slope) * gain).clamp(-layer.conv_clamp, layer.conv_clamp)
+        x = _upfirdn_plain(x, layer.down_filter, down=layer.down_factor)
+    return x * s.output_scale
 
 
 def profile_layers(G: Generator) -> None:
@@ -66,7 +117,11 @@ def main() -> None:
     parser.add_argument("--cfg", choices=["t", "r"], default="t")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--reference", action="store_true", help="also time the plain reference-style path")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.res:
         setups = [(r, args.cbase or 32768, args.cmax or 512) for r in args.res]
     else:
@@ -74,9 +129,20 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for res, cbase, cmax in setups:
         G = build(res, cbase, cmax, args.cfg)
-        times = time_render(G, args.reps if res < 512 else max(1, args.reps // 2))
-        print(f"SG3-{args.cfg.upper()} {res}x{res} cbase {cbase} cmax {cmax}: "
-              f"best {1000 * min(times):.1f} ms/img, median {1000 * statistics.median(times):.1f} ms/img")
+        torch.manual_seed(1)
+        with torch.inference_mode():
+            ws = G.mapping(torch.randn(1, G.z_dim), None)
+        reps = args.reps if res < 512 else max(1, args.reps // 2)
+        label = f"SG3-{args.cfg.upper()} {res}x{res} cbase {cbase} cmax {cmax}"
+        walls, cpu, img = time_render(G.synthesis, ws, reps)
+        print(f"{label}: best {1000 * min(walls):.1f} ms/img, median {1000 * statistics.median(walls):.1f} ms/img, "
+              f"cpu {1000 * cpu:.1f} ms")
+        if args.reference:
+            ref_walls, ref_cpu, ref = time_render(lambda w: plain_synthesis(G, w), ws, max(1, reps // 2))
+            rel = float((img - ref).norm() / ref.norm())
+            print(f"{label} plain reference path: best {1000 * min(ref_walls):.1f} ms/img, cpu {1000 * ref_cpu:.1f} ms; "
+                  f"speed-up {min(ref_walls) / min(walls):.1f}x wall, {ref_cpu / cpu:.1f}x cpu; "
+                  f"||ours - ref|| / ||ref|| = {rel:.1e}")
         if args.profile:
             profile_layers(G)
 

@@ -102,10 +102,13 @@ def filtered_lrelu_padding(in_size: int, out_size: int, conv_kernel: int, up: in
 # ----------------------------------------------------------------------------------------------------
 # Filtered leaky ReLU.
 
-# Channels per block in ``filtered_lrelu``: one AVX-512 vector of float32. Filtering is depthwise, so
-# blocks are independent; a block's up-sampled intermediate stays in the CPU caches, where a whole
-# layer's (up to ~0.6 GB at 1024 px) would stream through memory several times.
+# ``filtered_lrelu`` runs in blocks of channels (filtering is depthwise, so blocks are independent):
+# a block's up-sampled intermediate stays in the CPU caches, where a whole layer's (up to ~0.6 GB at
+# 1024 px) would stream through memory several times. Blocks hold at least CHANNEL_BLOCK channels (one
+# AVX-512 vector of float32) and grow while their intermediate fits in BLOCK_BYTES (fewer, larger ops
+# for small layers, where per-op overheads dominate).
 CHANNEL_BLOCK = 16
+BLOCK_BYTES = 4 << 20
 
 
 def _depthwise(f: torch.Tensor, channels: int, dim: int, dtype: torch.dtype) -> torch.Tensor:
@@ -190,8 +193,10 @@ def filtered_lrelu(
 
     out = torch.empty([N, C, out_h, out_w], dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
     pieces = []
-    for c0 in range(0, C, CHANNEL_BLOCK):
-        c = min(CHANNEL_BLOCK, C - c0)
+    per_channel = N * (tmp_h + up) * (tmp_w + up) * x.element_size()
+    block = max(CHANNEL_BLOCK, BLOCK_BYTES // per_channel // CHANNEL_BLOCK * CHANNEL_BLOCK)
+    for c0 in range(0, C, block):
+        c = min(block, C - c0)
         xc = F.pad(x[:, c0:c0 + c], (fw, bw, fh, bh)).contiguous(memory_format=torch.channels_last)
         y = F.conv_transpose2d(xc, _depthwise(fu_w, c, 3, x.dtype), stride=(1, up), padding=(0, cw), groups=c)
         y = F.conv_transpose2d(y, _depthwise(fu_h, c, 2, x.dtype), stride=(up, 1), padding=(ch, 0), groups=c)
@@ -276,43 +281,74 @@ def winograd_weight(weight: torch.Tensor) -> torch.Tensor:
     return u.reshape(36, weight.shape[1], weight.shape[0]).to(weight.dtype)
 
 
+def _winograd_in_1d(d: list[torch.Tensor], out: torch.Tensor | list[torch.Tensor]) -> None:
+    """B^T along one axis: the six input views d[0..5] -> out[0..5] (same shapes), in 14 element-wise
+    ops with shared sums (each is a pass over cache-resident memory, cheaper than a tiny GEMM)."""
+    torch.add(d[4], d[0], alpha=4, out=out[0]).add_(d[2], alpha=-5)
+    torch.add(d[5], d[1], alpha=4, out=out[5]).add_(d[3], alpha=-5)
+    s = d[3] + d[4]
+    t = d[1] + d[2]
+    torch.add(s, t, alpha=-4, out=out[1])
+    torch.sub(d[4], d[3], out=s)
+    torch.sub(d[1], d[2], out=t)
+    torch.add(s, t, alpha=4, out=out[2])
+    torch.sub(d[4], d[2], out=s)
+    torch.sub(d[3], d[1], out=t)
+    torch.add(s, t, alpha=2, out=out[3])
+    torch.add(s, t, alpha=-2, out=out[4])
+
+
+def _winograd_out_1d(m: torch.Tensor | list[torch.Tensor], out: torch.Tensor | list[torch.Tensor]) -> None:
+    """A^T along one axis: six views m[0..5] -> four outputs out[0..3]."""
+    s12 = m[1] + m[2]
+    d12 = m[1] - m[2]
+    s34 = m[3] + m[4]
+    d34 = m[3] - m[4]
+    torch.add(s12, s34, out=out[0]).add_(m[0])
+    torch.add(d12, d34, alpha=2, out=out[1])
+    torch.add(s12, s34, alpha=4, out=out[2])
+    torch.add(d12, d34, alpha=8, out=out[3]).add_(m[5])
+
+
+WINOGRAD_BAND_BYTES = 4 << 20  # working set of one band of tile rows: stays in L2/L3
+
+
 def conv3x3_winograd(x: torch.Tensor, u: torch.Tensor, padding: int, bias: torch.Tensor | None = None,
                      out_scale: torch.Tensor | None = None) -> torch.Tensor:
-    """``F.conv2d(x, weight, bias, padding=padding) * out_scale`` for a 3x3 ``weight`` given as
+    """``F.conv2d(x, weight, padding=padding) * out_scale + bias`` for a 3x3 ``weight`` given as
     ``u = winograd_weight(weight)`` ([36, I, O]); ``out_scale`` is per output channel, [N, O] or None.
 
-    Each 4x4 output tile is A^T [(G g G^T) . (B^T d B)] A of a 6x6 input tile d: the element-wise
-    products over all tiles and channels become 36 GEMMs [tiles, I] x [I, O], with 36 instead of 144
-    multiply-adds per 4x4 outputs and channel pair. Everything runs in the channels-last layout, where
-    the tile transforms are GEMMs over contiguous pixel rows. Returns a channels-last NCHW tensor."""
+    Each 4x4 output tile is A^T [(G g G^T) . (B^T d B)] A of a 6x6 input tile d: the products over
+    all tiles and channels become 36 GEMMs [tiles, I] x [I, O], with 36 instead of 144 multiply-adds
+    per 4x4 outputs and channel pair. Runs in the channels-last layout (the tile transforms are then
+    element-wise ops over whole pixel rows) and in bands of tile rows so that the 2.25x larger
+    transformed data stays in cache. Returns a channels-last NCHW tensor."""
     N, C, H, W = x.shape
     O = u.shape[2]
     Ho, Wo = H + 2 * padding - 2, W + 2 * padding - 2
     th, tw = -(-Ho // 4), -(-Wo // 4)
     Hp, Wp = 4 * th + 2, 4 * tw + 2
-    dtype = x.dtype
-    bt = torch.as_tensor(_WINO_BT, dtype=dtype, device=x.device)
-    at = torch.as_tensor(_WINO_AT, dtype=dtype, device=x.device)
-
+    dtype, device = x.dtype, x.device
+    u = u.to(dtype)
     xp = F.pad(x.permute(0, 2, 3, 1), (0, 0, padding, Wp - W - padding, padding, Hp - H - padding))  # NHWC
-    # Input transform: rows (B^T along H) then columns (along W), each a batched GEMM over pixel rows.
-    rows = xp.unfold(1, 6, 4).permute(0, 1, 4, 2, 3).reshape(N, th, 6, Wp * C)  # [N, th, i, Wp*C]
-    v = torch.matmul(bt, rows).reshape(N * th * 6, Wp, C)  # [(N, th, a), Wp, C]
-    v = torch.matmul(bt, v.unfold(1, 6, 4).permute(0, 1, 3, 2))  # [(N, th, a), tw, b, C]
-    v = v.reshape(N, th, 6, tw, 6, C).permute(2, 4, 0, 1, 3, 5).reshape(36, N * th * tw, C)
-    m = torch.bmm(v, u.to(dtype))  # [36, T, O]
-    # Output transform: A^T along a, then along b.
-    m = (at @ m.reshape(6, -1)).reshape(4, 6, -1)  # [p, b, (T, O)]
-    y = torch.matmul(at, m).reshape(4, 4, N, th, tw, O).permute(2, 3, 0, 4, 1, 5)  # [N, th, p, tw, q, O]
-    out = torch.empty([N, th, 4, tw, 4, O], dtype=dtype, device=x.device)
+    out = torch.empty([N, th, 4, tw, 4, O], dtype=dtype, device=device)
+    band = max(1, min(th, WINOGRAD_BAND_BYTES // (36 * N * tw * max(C, O) * x.element_size())))
+    for t0 in range(0, th, band):
+        b = min(band, th - t0)
+        rows = xp[:, 4 * t0:4 * (t0 + b) + 2]
+        a = torch.empty([6, N, b, Wp, C], dtype=dtype, device=device)  # B^T along H
+        _winograd_in_1d([rows[:, i:i + 4 * b - 3:4] for i in range(6)], a)
+        v = torch.empty([6, 6, N, b, tw, C], dtype=dtype, device=device)  # then along W
+        for r in range(6):
+            _winograd_in_1d([a[r][:, :, j:j + 4 * tw - 3:4] for j in range(6)], v[r])
+        m = torch.bmm(v.view(36, N * b * tw, C), u).view(6, 6, N, b, tw, O)
+        y = torch.empty([4, 6, N, b, tw, O], dtype=dtype, device=device)  # A^T along H
+        _winograd_out_1d(m, y)
+        ob = out[:, t0:t0 + b]
+        for p in range(4):  # then along W, straight into the output tiles
+            _winograd_out_1d(y[p], [ob[:, :, p, :, q] for q in range(4)])
     if out_scale is not None:
-        scale = out_scale.to(dtype).reshape(N, 1, 1, 1, 1, O)
-        if bias is not None:
-            torch.addcmul(bias.to(dtype).reshape(1, 1, 1, 1, 1, O), y, scale, out=out)
-        else:
-            torch.mul(y, scale, out=out)
-    elif bias is not None:
-        torch.add(y, bias.to(dtype).reshape(1, 1, 1, 1, 1, O), out=out)
-    else:
-        out.copy_(y)
-    return out.reshape(N, 4 * th, 4 * tw, O)[:, :Ho, :Wo].permute(0, 3, 1, 2)
+        out.mul_(out_scale.to(dtype).reshape(N, 1, 1, 1, 1, O))
+    if bias is not None:
+        out.add_(bias.to(dtype).reshape(1, 1, 1, 1, 1, O))
+    return out.view(N, 4 * th, 4 * tw, O)[:, :Ho, :Wo].permute(0, 3, 1, 2)
