@@ -10,10 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from explorer.gui._refcount_guard import make_singletons_immortal  # noqa: E402
-
-make_singletons_immortal()  # shiboken6 6.12 on Python 3.11 under-counts None/True/False (see the module)
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -5,10 +5,6 @@
 
 from __future__ import annotations
 
-from explorer.gui._refcount_guard import make_singletons_immortal
-
-make_singletons_immortal()  # before any Qt call: see _refcount_guard for the shiboken6 6.12 bug
-
 
 def main_window(network=None, restore_session: bool = True, autosave: bool = True):
     from explorer.gui.app import main_window as build
