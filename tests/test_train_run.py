@@ -144,7 +144,12 @@ def test_sigkill_then_resume_loses_nothing_but_the_tick(shapes, tmp_path):
 
 
 def test_stop_request_file_finishes_tick_and_exits_cleanly(shapes, tmp_path):
+    """Also: metrics run at each snapshot with a user-given TorchScript feature network."""
+    from tests.test_train_metrics import _StubNet
+
     outdir = tmp_path / "runs"
+    net = tmp_path / "features.pt"
+    torch.jit.script(_StubNet()).save(str(net))
 
     def request_stop():
         deadline = time.time() + 60
@@ -157,22 +162,26 @@ def test_stop_request_file_finishes_tick_and_exits_cleanly(shapes, tmp_path):
 
     thread = threading.Thread(target=request_stop, daemon=True)
     thread.start()
-    run_dir = _tiny16(shapes, outdir, kimg=50, tick=10)
+    run_dir = _tiny16(shapes, outdir, kimg=50, tick=10, metrics=["fid32_full"], feature_net=net)
     thread.join()
     log = (run_dir / "log.txt").read_text()
     assert "stopped on request" in log
     assert not (run_dir / "stop-request").exists() and not (run_dir / "finished").exists()
     assert (run_dir / "network-snapshot-000000.safetensors").exists()
     assert _stats(run_dir)[-1]["Progress/kimg"]["mean"] < 1  # stopped long before the 50 kimg
+    lines = (run_dir / "metric-fid32_full.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # the tick-0 snapshot and the one on stopping
+    assert json.loads(lines[-1])["snapshot_pkl"] == "network-snapshot-000000.safetensors"
 
 
-def test_two_gloo_processes(shapes, tmp_path):
-    run_dir = _tiny16(shapes, tmp_path / "runs", gpus=2, kimg=0.032, aug="ada")
+def test_two_gloo_processes_conditional(shapes, tmp_path):
+    run_dir = _tiny16(shapes, tmp_path / "runs", gpus=2, kimg=0.032, aug="ada", cond=True)
     assert (run_dir / "finished").exists()
     options = json.loads((run_dir / "training_options.json").read_text())
     assert options["num_gpus"] == 2 and options["batch_gpu"] == 8
     assert "2 process(es)" in (run_dir / "log.txt").read_text()
-    load_model(run_dir)
+    model = load_model(run_dir)
+    assert model.generator.c_dim == 2  # two classes from the sub-folders
     state = load_resume_state(run_dir / "resume-000000.state.pt")
     assert state["world_size"] == 2 and len(state["rng"]) == 2
 

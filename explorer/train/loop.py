@@ -483,7 +483,6 @@ class TrainingLoop:
         if self._rng_to_restore is not None:  # after the loader exists: its creation draws from the RNG
             snapshot.restore_rng(self._rng_to_restore)
 
-        batch, batch_gpu = o["batch_size"], o["batch_gpu"]
         total_nimg = int(round(o["total_kimg"] * 1000))
         tick_nimg = o["kimg_per_tick"] * 1000
         tick_start_nimg = self.cur_nimg
@@ -492,33 +491,10 @@ class TrainingLoop:
         first_tick = self.cur_tick == 0
         stop = _StopSignal()
         stopped = False
-        z_dim = self.G.z_dim
         with stop:
             while True:
                 real_img, real_c = next(data_iter)
-                real_img = real_img.to(dev).float() / 127.5 - 1
-                real_c = real_c.to(dev)
-                all_z = torch.randn(len(self.phases), batch_gpu, z_dim).to(dev)
-                all_c = self._gen_labels(len(self.phases) * batch_gpu).to(dev).split(batch_gpu)
-                for (name, module, opt, interval), gen_z, gen_c in zip(self.phases, all_z, all_c):
-                    if self.batch_idx % interval != 0:
-                        continue
-                    t0 = time.perf_counter()
-                    module.requires_grad_(True)
-                    opt.zero_grad(set_to_none=True)
-                    self.loss.accumulate_gradients(name, real_img, real_c, gen_z, gen_c, gain=interval)
-                    module.requires_grad_(False)
-                    dist.average_gradients(list(module.parameters()))
-                    opt.step()
-                    if dev.type == "cuda":
-                        torch.cuda.synchronize(dev)
-                    self.stats.report(f"Timing/{name}", (time.perf_counter() - t0) * 1000)
-
-                self._update_ema(batch)
-                self.cur_nimg += batch
-                self.batch_idx += 1
-                if self.ada is not None and self.batch_idx % o["ada_interval"] == 0:
-                    self.ada.update(batch, reduce=dist.all_reduce_sum)
+                self.step(real_img, real_c)
 
                 local_stop = stop.flag or (dist.is_main and stop_requested(self.run_dir))
                 stopped = dist.any_flag(local_stop)
@@ -579,6 +555,33 @@ class TrainingLoop:
             else:
                 (self.run_dir / "finished").write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
                 self.log(f"done: {self.cur_nimg / 1000:.3f} kimg in {self.run_dir}")
+
+    def step(self, real_img: torch.Tensor, real_c: torch.Tensor) -> None:
+        """One training step on this process's share of the batch (uint8 images, labels)."""
+        o, dist, dev = self.o, self.dist, self.device
+        batch, batch_gpu = o["batch_size"], o["batch_gpu"]
+        real_img = real_img.to(dev).float() / 127.5 - 1
+        real_c = real_c.to(dev)
+        all_z = torch.randn(len(self.phases), batch_gpu, self.G.z_dim).to(dev)
+        all_c = self._gen_labels(len(self.phases) * batch_gpu).to(dev).split(batch_gpu)
+        for (name, module, opt, interval), gen_z, gen_c in zip(self.phases, all_z, all_c):
+            if self.batch_idx % interval != 0:
+                continue
+            t0 = time.perf_counter()
+            module.requires_grad_(True)
+            opt.zero_grad(set_to_none=True)
+            self.loss.accumulate_gradients(name, real_img, real_c, gen_z, gen_c, gain=interval)
+            module.requires_grad_(False)
+            dist.average_gradients(list(module.parameters()))
+            opt.step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            self.stats.report(f"Timing/{name}", (time.perf_counter() - t0) * 1000)
+        self._update_ema(batch)
+        self.cur_nimg += batch
+        self.batch_idx += 1
+        if self.ada is not None and self.batch_idx % o["ada_interval"] == 0:
+            self.ada.update(batch, reduce=dist.all_reduce_sum)
 
     def _gen_labels(self, n: int) -> torch.Tensor:
         if self.G.c_dim == 0:
