@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
-    QDoubleSpinBox, QPushButton, QSpinBox, QVBoxLayout,
+    QApplication, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+    QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
 )
 
 from explorer.errors import UsageError
@@ -66,6 +66,7 @@ class VideoExportDialog(QDialog):
     def __init__(self, window, timeline: Timeline):
         super().__init__(window)
         self.setObjectName("videoExportDialog")
+        self.setAttribute(Qt.WA_DeleteOnClose)  # one dialog per export; a closed one goes away
         self.setWindowTitle("Export video")
         self.window_ = window
         self.timeline = timeline
@@ -125,6 +126,9 @@ class VideoExportDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_or_close)
         layout.addWidget(self.buttons)
 
+        app = QApplication.instance()
+        if app is not None:  # quitting mid-export: cancel and join, so no thread outlives the window
+            app.aboutToQuit.connect(self._stop_thread)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.fps.valueChanged.connect(self._update_info)
         self._update_info()
@@ -237,9 +241,13 @@ class VideoExportDialog(QDialog):
         self.window_.show_error(reason)
         self.exportFailed.emit(reason)
 
-    def closeEvent(self, event) -> None:
-        if self.thread is not None:  # closing cancels; the thread cleans up its temporary file
+    def _stop_thread(self) -> None:
+        """Cancel a running export and wait for it (it removes its temporary file)."""
+        if self.thread is not None:
             self.thread.cancel_event.set()
             self.thread.wait()
             self.thread = None
+
+    def closeEvent(self, event) -> None:
+        self._stop_thread()
         super().closeEvent(event)
