@@ -10,6 +10,8 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QModelIndex  # noqa: E402
+
 from explorer.engine.render import Renderer  # noqa: E402
 from explorer.engine.state import Latent, State  # noqa: E402
 from explorer.formats import load_model  # noqa: E402
@@ -56,6 +58,9 @@ def test_keyframes_scrub_play_and_session(qtbot, window, reference):
     assert [k.state.a.seed for k in panel.timeline.keyframes] == [5, 3]
     panel.move_selected(+1)
     tl = panel.timeline
+    assert panel.keys.model().moveRows(QModelIndex(), 0, 1, QModelIndex(), 2)  # what a drag does
+    qtbot.waitUntil(lambda: [k.state.a.seed for k in panel.timeline.keyframes] == [5, 3], timeout=TIMEOUT)
+    panel.set_timeline(tl)
 
     # scrubbing shows the interpolated frame; at a keyframe it is the keyframe's image
     with qtbot.waitSignal(panel.previewShown, timeout=TIMEOUT) as shown:
