@@ -45,9 +45,13 @@ class FrameSource:
         self.fps = check_fps(timelines[0].fps if fps is None else fps)
         self.scale = scale
         self.positions = [t.positions(self.fps) for t in timelines]
+        if any(not t.keyframes for t in timelines):
+            raise UsageError("the timeline has no keyframes")
         counts = {len(p) for p in self.positions}
-        if len(counts) != 1 or 0 in counts:
-            raise UsageError("every grid cell's timeline needs keyframes and the same number of frames"
+        if 0 in counts:
+            raise UsageError(f"the timeline has no frames at {self.fps:g} fps (every segment is shorter than half a frame)")
+        if len(counts) != 1:
+            raise UsageError("every grid cell's timeline needs the same number of frames"
                              f" (got {', '.join(str(len(p)) for p in self.positions)})")
         self.frame_count = counts.pop()
         self.samplers = [TimelineSampler(renderer, t) for t in timelines]
