@@ -59,7 +59,7 @@ class Frame:
 
 
 class CurvePath:
-    """A curve through K keyframe values (tensors [K, ...]) with one piece per segment.
+    """A curve through K keyframe values (tensors [K, ...], on any device) with one piece per segment.
 
     ``offset`` is added to the first keyframe's value where the loop closes (rotation windings).
     """
@@ -68,7 +68,7 @@ class CurvePath:
                  offset: torch.Tensor | None = None):
         k = points.shape[0]
         count = k if loop else k - 1
-        offset = torch.zeros_like(points[0]) if offset is None else offset.to(points.dtype)
+        offset = torch.zeros_like(points[0]) if offset is None else offset.to(points)
         nxt = [(i + 1) % k for i in range(count)]
         self.cubic = cubic
         self.start = points[:count]
@@ -89,15 +89,16 @@ class CurvePath:
                 span = durations[max(j - 1, 0)] + durations[min(j, k - 2)]
             tangents.append((after - prev) / span if span > 0 else torch.zeros_like(points[j]))
         tangents = torch.stack(tangents)
-        scale = torch.tensor([durations[i] for i in range(count)], dtype=points.dtype)
+        scale = torch.tensor([durations[i] for i in range(count)], dtype=points.dtype, device=points.device)
         scale = scale.reshape(-1, *[1] * (points.dim() - 1))
         self.start_tangent = tangents[:count] * scale  # tangents in 'per segment' units
         self.end_tangent = tangents[nxt] * scale
 
     def at(self, segments: list[int], eased: list[float]) -> torch.Tensor:
         """Values at the segments' eased local times, [N, ...]."""
-        idx = torch.tensor(segments, dtype=torch.long)
-        u = torch.tensor(eased, dtype=self.start.dtype).reshape(-1, *[1] * (self.start.dim() - 1))
+        idx = torch.tensor(segments, dtype=torch.long, device=self.start.device)
+        u = torch.tensor(eased, dtype=self.start.dtype, device=self.start.device)
+        u = u.reshape(-1, *[1] * (self.start.dim() - 1))
         a, b = self.start[idx], self.end[idx]
         if not self.cubic:
             return torch.lerp(a, b, u)
@@ -211,7 +212,7 @@ class TimelineSampler:
         psi = torch.tensor(np.stack(psis + psis), dtype=w.dtype, device=device)[..., None]
         w = torch.lerp(w_avg.expand_as(w), w, psi)
         mix = torch.tensor(np.stack(mixes), dtype=w.dtype, device=device)[..., None]
-        return torch.lerp(w[:n], w[n:], mix).cpu()
+        return torch.lerp(w[:n], w[n:], mix)
 
     # ---- states for the window ---------------------------------------------------------------------
     def state_at(self, pos: FramePos) -> State:
