@@ -211,3 +211,16 @@ def test_user_errors_are_one_line_exit_2(shapes, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(snapshot_module.shutil, "disk_usage", lambda path: Tiny)
     assert main(["train", "--data", zip16, "--outdir", str(tmp_path / "runs"), "--cfg", "tiny", "--kimg", "1"]) == 2
     assert "not enough free disk space" in capsys.readouterr().err
+
+
+def test_fine_tune_from_an_nvidia_pickle(shapes, tmp_path, nvidia_dir, capsys):
+    """--resume with a foreign model file: its generator (shapes and weights) is the starting point."""
+    run_dir = train(data=shapes / "shapes32.zip", outdir=tmp_path / "runs", cfg="tiny", batch=8, kimg=0.008,
+                    workers=0, device="cpu", resume=nvidia_dir / "sg2-skip-32.pkl")
+    options = json.loads((run_dir / "training_options.json").read_text())
+    assert options["G_kwargs"]["z_dim"] == 48 and options["resume"]["exact"] is False
+    assert "D starts from scratch" in (run_dir / "log.txt").read_text()
+    assert load_model(run_dir).generator.z_dim == 48
+    assert main(["train", "--data", str(shapes / "shapes32.zip"), "--outdir", str(tmp_path / "runs"),
+                 "--resume", str(nvidia_dir / "sg3t-32.pkl")]) == 2
+    assert "only StyleGAN2" in capsys.readouterr().err

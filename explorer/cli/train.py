@@ -14,6 +14,7 @@ from that file: give only files you trust.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from explorer.train.configs import CONFIGS
@@ -62,5 +63,6 @@ def run(args) -> int:
         metrics=metrics if metrics or args.resume is None else None, feature_net=args.feature_net,
         resolution=args.resolution, desc=args.desc, glr=args.glr, dlr=args.dlr, mbstd_group=args.mbstd_group,
     )
-    print(f"run directory: {run_dir}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0 only
+        print(f"run directory: {run_dir}")
     return 0

@@ -101,7 +101,7 @@ def _device_for(rank: int, device: str) -> torch.device:
 def init_process(rank: int, world_size: int, device: str, init_method: str | None) -> Dist:
     """Join the process group (if there is more than one process) and pick this rank's device."""
     dev = _device_for(rank, device)
-    if world_size > 1:
+    if world_size > 1 and not dist.is_initialized():  # torchrun runs join early (see loop.train)
         backend = "nccl" if dev.type == "cuda" else "gloo"
         if init_method is None:
             dist.init_process_group(backend=backend, init_method="env://")
@@ -111,6 +111,13 @@ def init_process(rank: int, world_size: int, device: str, init_method: str | Non
         # CPU processes share the machine's cores; oversubscribing them makes everyone slower.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
     return Dist(rank=rank, world_size=world_size, device=dev)
+
+
+def broadcast_object(obj, rank: int):
+    """Rank 0's ``obj`` on every rank (torchrun: the run directory rank 0 created)."""
+    holder = [obj if rank == 0 else None]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
 
 
 def shutdown() -> None:

@@ -98,6 +98,10 @@ def train(
 ) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input."""
     device = pick_device(device)
+    torchrun = distributed.torchrun_env()
+    if torchrun is not None:
+        gpus = torchrun[1]  # one process per rank, already started by torchrun
+        distributed.init_process(torchrun[0], torchrun[1], device, None)
     if gpus < 1:
         raise UsageError("--gpus must be at least 1")
     if device == "cuda" and distributed.torchrun_env() is None and gpus > torch.cuda.device_count():
@@ -142,24 +146,30 @@ def train(
             device, metrics, feature_net, resolution, glr, dlr, mbstd_group,
         )
         if resume_snapshot is not None:
+            _adopt_start_networks(options, resume_snapshot)
             options["resume"] = {"snapshot": str(resume_snapshot), "state": None, "exact": False}
             options["ada_kimg"] = 100  # NVIDIA: faster p adaptation when fine-tuning
             options["ema_rampup"] = None
 
-    run_desc = desc or _describe(options, data)
-    run_dir = make_run_dir(outdir, run_desc)
-    options["run_dir"] = str(run_dir)
-    write_json(run_dir / "training_options.json", options)
-    print(f"training run directory: {run_dir}", flush=True)
+    is_main = torchrun is None or torchrun[0] == 0
+    if is_main:
+        run_dir = make_run_dir(outdir, desc or _describe(options, data))
+        options["run_dir"] = str(run_dir)
+        write_json(run_dir / "training_options.json", options)
+        print(f"training run directory: {run_dir}", flush=True)
+    if torchrun is not None:
+        options = distributed.broadcast_object(options if is_main else None, torchrun[0])
+        run_dir = Path(options["run_dir"])
     # Watchers (the GUI monitor) tell a live run from a dead one by this pid; a SIGKILL leaves the file
     # behind, but with a pid that is no longer alive.
     pid_file = run_dir / "train.pid"
-    if distributed.torchrun_env() is None or distributed.torchrun_env()[0] == 0:
+    if is_main:
         pid_file.write_text(str(os.getpid()))
     try:
         distributed.launch(_worker, options["num_gpus"], device, options)
     finally:
-        pid_file.unlink(missing_ok=True)
+        if is_main:
+            pid_file.unlink(missing_ok=True)
     return run_dir
 
 
@@ -214,6 +224,25 @@ def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, t
     }
 
 
+def _adopt_start_networks(options: dict, path: Path) -> None:
+    """Fine-tuning from a model file: its network shapes win over the cfg's (as NVIDIA's --resume)."""
+    _, nets = snapshot.read_start_networks(path)
+    g_cfg = dict(nets["G_ema"][0])
+    res = options["training_set_kwargs"]["resolution"]
+    if g_cfg.get("img_resolution") != res:
+        raise UsageError(f"{Path(path).name} makes {g_cfg.get('img_resolution')}px images but the data is {res}px: "
+                         f"make the dataset at {g_cfg.get('img_resolution')} (explorer dataset --resolution)")
+    if g_cfg.get("c_dim", 0) != options["G_kwargs"]["c_dim"]:
+        raise UsageError(f"{Path(path).name} has {g_cfg.get('c_dim', 0)} label dimensions, the training run "
+                         f"{options['G_kwargs']['c_dim']} (check --cond and the dataset labels)")
+    if g_cfg.get("img_channels") != options["G_kwargs"]["img_channels"]:
+        raise UsageError(f"{Path(path).name} makes {g_cfg.get('img_channels')}-channel images, the data has "
+                         f"{options['G_kwargs']['img_channels']}")
+    options["G_kwargs"] = {"class_name": "explorer.models.stylegan2.Generator", **g_cfg}
+    if "D" in nets and nets["D"][0]:
+        options["D_kwargs"] = {"class_name": "explorer.train.networks_d.Discriminator", **nets["D"][0]}
+
+
 def _describe(options: dict, data: Path) -> str:
     name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in data.stem) or "data"
     return (f"{options['cfg']}-{name}-gpus{options['num_gpus']}-batch{options['batch_size']}"
@@ -258,6 +287,11 @@ class _StopSignal:
         for s, handler in self._old.items():
             signal.signal(s, handler)
         return False
+
+
+def _ignore_sigint(_worker_id: int) -> None:
+    """Data-loader workers leave Ctrl-C to the trainer, which stops gracefully (they would just die)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _cpu_mem_gb() -> float:
@@ -351,7 +385,7 @@ class TrainingLoop:
             nets = {prefix: (None, sd) for prefix, sd in state["networks"].items()}
             meta = {}
         else:
-            meta, nets = snapshot.load_snapshot_networks(path)
+            meta, nets = snapshot.read_start_networks(path)
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             if prefix in nets:
                 missing = snapshot.copy_params_and_buffers(nets[prefix][1], module)
@@ -387,7 +421,7 @@ class TrainingLoop:
         kwargs = dict(batch_size=o["batch_gpu"], sampler=sampler, num_workers=o["workers"],
                       pin_memory=self.device.type == "cuda")
         if o["workers"] > 0:
-            kwargs.update(prefetch_factor=2, persistent_workers=True)
+            kwargs.update(prefetch_factor=2, persistent_workers=True, worker_init_fn=_ignore_sigint)
         return iter(torch.utils.data.DataLoader(self.dataset, **kwargs))
 
     # ------------------------------------------------------------------------------------ grids

@@ -109,7 +109,14 @@ def save_snapshot(run_dir: Path, cur_nimg: int, networks: dict, extra: dict) -> 
         "source_format": "native",
         "trained_with": "explorer train",
     }
-    native.write(path, tensors, provenance, extra_metadata={k: str(v) for k, v in extra.items()})
+    metadata = {k: str(v) for k, v in extra.items()}
+    native.write(path, tensors, provenance, extra_metadata=metadata)
+    with open(path, "rb") as f:
+        first = f.read(1)
+    if first == b"\x80":
+        # The safetensors header length's low byte is 0x80, which content sniffing
+        # (formats.detect_format) takes for a pickle's protocol opcode; a pad entry shifts the length.
+        native.write(path, tensors, provenance, extra_metadata={**metadata, "pad": "    "})
     return path
 
 
@@ -183,6 +190,27 @@ def load_snapshot_networks(path: Path) -> tuple[dict, dict]:
         raise
     except Exception as exc:
         raise TrainingError(f"{Path(path).name}: cannot read snapshot ({exc})") from None
+
+
+def read_start_networks(path: Path) -> tuple[dict, dict]:
+    """Networks to fine-tune from (a weights-only resume): (metadata, {prefix: (config, tensors)}).
+
+    Our snapshots give G_ema, G and D; any other model file ``explorer.formats`` can open (NVIDIA
+    pickles, rosinality checkpoints, converted files) gives its render generator, used for both G
+    and G_ema, and D starts from scratch. Only StyleGAN2 generators can be trained here.
+    """
+    path = Path(path)
+    from explorer.formats import detect_format, read_model_data
+
+    if path.suffix == ".safetensors" and detect_format(path) == "native":
+        meta, nets = load_snapshot_networks(path)
+    else:
+        data = read_model_data(path)
+        meta, nets = {}, {"G_ema": (data.config, data.tensors), "G": (data.config, data.tensors)}
+    arch = nets["G_ema"][0].get("arch") if "G_ema" in nets else None
+    if arch != "stylegan2":
+        raise TrainingError(f"{path.name}: only StyleGAN2 generators can be trained or fine-tuned here (this is {arch})")
+    return meta, nets
 
 
 def copy_params_and_buffers(src: dict[str, torch.Tensor], dst: torch.nn.Module) -> list[str]:
