@@ -150,6 +150,24 @@ def test_status_from_pid_file_and_stop_request(tmp_path):
 # ------------------------------------------------------------------------------------------ the form
 
 
+def test_command_line_follows_the_trainers_parser():
+    import argparse
+
+    from explorer.gui.training_dialog import build_train_argv
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data")
+    parser.add_argument("--mirror", action="store_true")
+    parser.add_argument("--cond", action="store_true")
+    parser.add_argument("--fp32", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--gamma", type=float)
+    values = {"data": "d", "mirror": True, "cond": False, "fp32": False, "gamma": 0.0002, "estimate_only": 1}
+    argv = build_train_argv(parser, values)
+    assert argv == ["--data=d", "--mirror", "--no-fp32", "--gamma=0.0002"]
+    args = parser.parse_args(argv)
+    assert args.mirror and not args.cond and args.fp32 is False and args.gamma == 0.0002
+
+
 def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypatch, one_torch_thread):
     from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog

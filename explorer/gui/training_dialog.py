@@ -102,16 +102,15 @@ def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> li
         if parser is not None and action is None:
             continue
         if isinstance(value, bool):
-            if action is not None and action.nargs == 0:
-                store_true = action.const is True or type(action).__name__ in ("_StoreTrueAction", "BooleanOptionalAction")
-                if value == store_true:
+            if action is not None and action.nargs == 0:  # a flag (store_true / --x --no-x)
+                if value:
                     args.append(option)
-                elif type(action).__name__ == "BooleanOptionalAction" and not value:
+                elif isinstance(action, argparse.BooleanOptionalAction):
                     args.append(f"--no-{key}")
             else:
-                args.append(f"{option}={'1' if value else '0'}")
+                args.append(f"{option}={int(value)}")
         else:
-            args.append(f"{option}={value:g}" if isinstance(value, float) else f"{option}={value}")
+            args.append(f"{option}={value:.10g}" if isinstance(value, float) else f"{option}={value}")
     return args
 
 
