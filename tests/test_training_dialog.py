@@ -277,8 +277,8 @@ def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidi
     if not hasattr(window, "train_menu"):  # the window adds the menu itself once hooked up
         add_train_menu(window)
     assert [a.text() for a in window.train_menu.actions()] == ["&New run...", "&Open run..."]
-    dialog = window.open_training_run(run_dir)
-    assert dialog.monitor is not None and dialog.monitor.reader.rows == 4
+    dialog = window.open_training_run(run_dir.parent)  # the output folder: its newest run opens
+    assert dialog.monitor is not None and dialog.monitor.run_dir == run_dir and dialog.monitor.reader.rows == 4
     with qtbot.waitSignal(window.modelLoaded, timeout=TIMEOUT):
         dialog.monitor.open_button.click()
     assert Path(window.model_info.path).name == "network-snapshot-000001.pkl"

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from explorer.cli.common import check_writable
 from explorer.errors import UsageError
-from explorer.train.run_reader import check_run_dir
+from explorer.train.run_reader import resolve_run_dir
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("monitor", help="watch a training run folder", description=__doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a training run folder (<outdir>/NNNNN-desc)")
+    parser.add_argument("run_dir", metavar="RUN_DIR",
+                        help="a training run folder (<outdir>/NNNNN-desc), or an output folder: its newest run")
     parser.add_argument("--screenshot", metavar="PNG", help="save a picture of the monitor to PNG and exit")
     parser.add_argument("--size", default="1280x860", metavar="WxH", help="window size for --screenshot (default 1280x860)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --screenshot file")
@@ -36,7 +37,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args) -> int:
-    run_dir = check_run_dir(args.run_dir)  # a one-line error before any window opens
+    run_dir = resolve_run_dir(args.run_dir)  # a one-line error before any window opens
     shot = Path(args.screenshot) if args.screenshot else None
     if shot is not None:
         if shot.suffix.lower() != ".png":

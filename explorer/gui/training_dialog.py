@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
 from explorer.train import run_reader as rr
@@ -57,7 +57,14 @@ def train_parser() -> argparse.ArgumentParser | None:
     root = argparse.ArgumentParser(prog="explorer", exit_on_error=False)
     sub = root.add_subparsers(dest="command")
     train_cli.add_parser(sub)
-    return sub.choices["train"]
+    parser = sub.choices["train"]
+    parser.exit_on_error = False
+
+    def refuse(message: str):  # argparse would print usage and exit the app; the form shows one line
+        raise UsageError(message)
+
+    parser.error = refuse
+    return parser
 
 
 def presets() -> dict[str, dict]:
@@ -549,7 +556,7 @@ class TrainingForm(QWidget):
         if self.parser is not None:
             try:
                 self.parser.parse_args(argv)
-            except (argparse.ArgumentError, SystemExit) as exc:
+            except (argparse.ArgumentError, UsageError) as exc:
                 self.message.setText(f"explorer train refuses these settings: {exc}")
                 return
         self.message.setText("")
@@ -701,7 +708,7 @@ def add_train_menu(window) -> None:
             if not path:
                 return None
         try:
-            return show(TrainingDialog(window, run_dir=path))
+            return show(TrainingDialog(window, run_dir=rr.resolve_run_dir(path)))
         except ExplorerError as exc:
             QMessageBox.warning(window, "Open run", str(exc))
             return None

@@ -71,6 +71,16 @@ def check_run_dir(path: str | Path) -> Path:
     return path
 
 
+def resolve_run_dir(path: str | Path) -> Path:
+    """A run dir as given, or the newest run in an output folder (people often pick the parent folder)."""
+    path = Path(path).expanduser()
+    if path.is_dir() and not is_run_dir(path):
+        runs = [p for p in run_dirs_in(path) if is_run_dir(p)]
+        if runs:
+            return runs[-1]
+    return check_run_dir(path)
+
+
 # ------------------------------------------------------------------------------------------ jsonl tail
 
 
