@@ -239,6 +239,11 @@ def test_timeline_shows_each_snapshots_grid(qtbot, tmp_path):
         assert monitor.grid_view.path == run_dir / name
         pixel = monitor.grid_view.image.pixelColor(3, 3)
         assert (pixel.red(), pixel.green(), pixel.blue()) == colour
+    solid_grid((9, 9, 9)).save(run_dir / "reals.png")
+    monitor.reals_button.setChecked(True)
+    assert monitor.grid_view.path == run_dir / "reals.png"
+    monitor.select_snapshot(2)
+    assert not monitor.reals_button.isChecked() and monitor.grid_view.path == run_dir / "fakes000001.png"
     # A new snapshot does not yank the timeline away from where the user is scrubbing...
     monitor.select_snapshot(1)
     solid_grid(COLOURS[3]).save(run_dir / "fakes000003.png")

@@ -210,7 +210,14 @@ class MonitorWidget(QWidget):
         grid_box = QWidget()
         grid_layout = QVBoxLayout(grid_box)
         grid_layout.setContentsMargins(0, 0, 0, 0)
-        grid_layout.addWidget(self.grid_caption)
+        self.reals_button = QPushButton("Reals")
+        self.reals_button.setCheckable(True)
+        self.reals_button.setToolTip("Hold up the training images (reals.png) against the fakes")
+        self.reals_button.toggled.connect(lambda _: self._show_snapshot(self.timeline.value()))
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.grid_caption, 1)
+        caption_row.addWidget(self.reals_button)
+        grid_layout.addLayout(caption_row)
         grid_layout.addWidget(self.grid_view, 1)
         grid_layout.addWidget(self.timeline)
 
@@ -383,9 +390,19 @@ class MonitorWidget(QWidget):
 
     def _timeline_moved(self, index: int) -> None:
         self._follow_latest = index >= self.timeline.maximum()
+        self.reals_button.setChecked(False)  # scrubbing means: show me the fakes
         self._show_snapshot(index)
 
     def _show_snapshot(self, index: int) -> None:
+        if self.reals_button.isChecked():
+            reals = self.run_dir / "reals.png"
+            image = self._load_image(reals) if reals.is_file() else None
+            self.grid_caption.setText("Training images (reals.png)")
+            if image is None:
+                self.grid_view.set_image(None, message="No reals.png in this run")
+            else:
+                self.grid_view.set_image(image, reals)
+            return
         snaps = self.timeline_snapshots
         if not snaps:
             self.grid_caption.setText("Fixed-seed fakes")
@@ -435,7 +452,8 @@ class MonitorWidget(QWidget):
         self._decoding.discard(path)
         self._cache_image(path, mtime, image)
         snaps = self.timeline_snapshots
-        if snaps and snaps[min(self.timeline.value(), len(snaps) - 1)].fakes == path:
+        showing_reals = self.reals_button.isChecked() and path.name == "reals.png"
+        if showing_reals or (snaps and snaps[min(self.timeline.value(), len(snaps) - 1)].fakes == path):
             self._show_snapshot(self.timeline.value())
 
     def select_snapshot(self, index: int) -> None:
