@@ -1,15 +1,17 @@
 """StyleGAN3-specific operations, written for speed on the CPU (plain PyTorch, any device).
 
 NVIDIA's pure-PyTorch path for StyleGAN3 (what runs without their CUDA plugins) up-samples by
-inserting zeros, filters the 2-4x larger zero-stuffed image with full 2-D kernels, and filters again at
-full rate before throwing away every other sample. Here the same maths is computed without any of that:
+inserting zeros, filters the 2-4x larger zero-stuffed image (multiplying all the zeros), and filters
+again at the full rate before throwing away every other sample, all on whole NCHW layers that stream
+through memory. Here the same maths is computed without any of that:
 
 - ``filtered_lrelu``: bias, FIR up-sampling, leaky ReLU (gain, clamp), FIR down-sampling. Up-sampling is
   a depthwise transposed convolution (the polyphase form: no zeros are multiplied), down-sampling a
-  strided depthwise convolution (no discarded samples are computed), and separable filters run as two
-  1-D passes. The R config's radial down filters are not separable and run as one strided 2-D pass.
-- ``conv3x3_winograd``: a 3x3 convolution as Winograd F(4x4, 3x3): 36 batched GEMMs instead of a direct
-  convolution, 4x fewer multiply-adds, which is where most of SG3-T's time goes on a CPU.
+  strided depthwise convolution (no discarded samples are computed), separable filters run as two 1-D
+  passes, in channels-last blocks of channels small enough to stay in cache. The R config's radial
+  down filters are not separable and run as one strided 2-D depthwise pass (exact, no approximation).
+- ``conv3x3_winograd``: a 3x3 convolution as Winograd F(4x4, 3x3): 36 batched GEMMs with 4x fewer
+  multiply-adds than a direct convolution, which is where most of SG3-T's time goes on a CPU.
 - ``design_lowpass_filter``: the Kaiser-windowed ``firwin`` and the radial jinc filter in numpy only (so
   scipy is not a runtime dependency). Trained networks carry their filters as buffers; the designs
   are needed only to build untrained networks.
