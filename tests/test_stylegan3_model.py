@@ -103,7 +103,8 @@ def test_r1024_and_r512():
         elif i <= 13:
             assert tuple(layer.down_filter.shape) == (12,)
     assert sum(p.numel() for p in G.parameters()) / 1e6 == pytest.approx(15.09, abs=0.01)
-    channels = [getattr(make(512, "r").synthesis, n).out_channels for n in names(make(512, "r"))]
+    R512 = make(512, "r")
+    channels = [getattr(R512.synthesis, n).out_channels for n in names(R512)]
     assert channels == [1024] * 7 + [967, 645, 431, 287, 192, 128, 128, 3]
 
 
