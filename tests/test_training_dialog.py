@@ -150,6 +150,15 @@ def test_status_from_pid_file_and_stop_request(tmp_path):
 # ------------------------------------------------------------------------------------------ the form
 
 
+def test_fallback_speed_estimate_times_bare_networks(one_torch_thread):
+    from explorer.gui.training_dialog import network_configs, presets
+    from explorer.train.preflight import measure_sec_per_kimg
+
+    g, d = network_configs(presets()["tiny"], 8)
+    estimate = measure_sec_per_kimg(g, d, "cpu", batch=4, steps=1)
+    assert estimate.sec_per_kimg > 0 and estimate.method == "networks" and "estimate" in estimate.note.lower()
+
+
 def test_command_line_follows_the_trainers_parser():
     import argparse
 
@@ -168,14 +177,9 @@ def test_command_line_follows_the_trainers_parser():
     assert args.mirror and not args.cond and args.fp32 is False and args.gamma == 0.0002
 
 
-def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypatch, one_torch_thread):
-    from explorer.gui import training_dialog
+def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, one_torch_thread):
     from explorer.gui.training_dialog import TrainingDialog
 
-    # The estimate times real steps of the preset's networks; at 8x8 that is a moment even on a busy machine.
-    real_configs = training_dialog.network_configs
-    monkeypatch.setattr(training_dialog, "network_configs",
-                        lambda preset, res, *args, **kwargs: real_configs(preset, 8, *args, **kwargs))
 
     folder = make_image_folder(tmp_path / "images")
     scan = scan_dataset(folder)
@@ -196,6 +200,7 @@ def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, monkeypat
     qtbot.waitUntil(lambda: dialog.form.estimate is not None or "Could not" in dialog.form.estimate_label.text(),
                     timeout=60_000)
     assert "s/kimg" in dialog.form.estimate_label.text() and "estimate" in dialog.form.estimate_note.text().lower()
+    assert dialog.form.estimate.method == "trainer"  # the trainer's own step was timed
 
     dialog.form.set_dataset(tmp_path / "missing")
     qtbot.waitUntil(lambda: dialog.form.scan is not None and bool(dialog.form.scan.error), timeout=TIMEOUT)

@@ -489,9 +489,7 @@ class TrainingForm(QWidget):
         total = e.sec_per_kimg * self.kimg.value()
         speed = f"{e.sec_per_kimg:,.0f}" if e.sec_per_kimg >= 100 else f"{e.sec_per_kimg:.3g}"
         self.estimate_label.setText(f"<b>≈ {speed} s/kimg</b> on {e.device}; the whole run ≈ <b>{rr.format_duration(total)}</b>")
-        self.estimate_note.setText(
-            f"An estimate: {e.steps} timed G+D steps at batch {e.batch_timed}, ×{preflight.OVERHEAD_FACTOR} for "
-            "regularisation, augmentation and data loading. The monitor shows the real speed once training runs.")
+        self.estimate_note.setText(f"{e.note} The monitor shows the real speed once training runs.")
 
     def measure_speed(self) -> None:
         if self._estimate_task is not None:
@@ -500,11 +498,17 @@ class TrainingForm(QWidget):
         res = (self.scan.resolution if self.scan and not self.scan.error else None) or int(preset.get("resolution", 64))
         c_dim = self.scan.num_classes if self.scan and self.cond.isChecked() else 0
         device = self.device.currentText()
-        g, d = network_configs(preset, res, 3, c_dim, cuda=device == "cuda")
-        batch = min(self.batch.value(), 4)
+        cfg, batch, gamma, aug = self.cfg.currentText(), self.batch.value(), self.gamma.value(), self.aug.currentText()
+
+        def fallback():
+            return network_configs(preset, res, 3, c_dim, cuda=device == "cuda")
+
+        def measure(progress, cancelled):
+            return preflight.estimate_sec_per_kimg(cfg, res, device, batch, gamma, aug, fallback, cancelled)
+
         self.estimate_label.setText(f"Measuring on {device} at {res}x{res}...")
         self.estimate_button.setEnabled(False)
-        task = _Task(lambda progress, cancelled: preflight.measure_sec_per_kimg(g, d, device, batch, 2, cancelled), self)
+        task = _Task(measure, self)
         task.finishedWith.connect(self._estimate_done)
         self._estimate_task = task
         self._tasks.append(task)
