@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once at import: os.umask can only be read by setting it
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, overwrite: bool = True) -> Iterator[BinaryIO]:
     """Open a temporary file beside ``path`` for binary writing; rename it onto ``path`` on success.
@@ -24,6 +33,7 @@ def atomic_write(path: str | Path, overwrite: bool = True) -> Iterator[BinaryIO]
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()

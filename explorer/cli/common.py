@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.engine.state import MAX_SEED
+from explorer.engine.state import MAX_SEED, NOISE_MODES, State
 from explorer.errors import UsageError
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -97,3 +97,53 @@ def check_writable(path: Path, force: bool) -> None:
     """Refuse to overwrite an existing output unless --force was given."""
     if path.exists() and not force:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
+
+
+# ---- the state flags shared by generate and video -------------------------------------------------------
+
+STATE_FLAGS = ("trunc", "trunc_cutoff", "class_idx", "noise_mode", "noise_seed", "translate", "rotate", "state")
+
+
+def add_state_args(parser: argparse.ArgumentParser) -> None:
+    """Flags that set fields of the rendered state; --state gives the starting point."""
+    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
+    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
+    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
+    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
+    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
+    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
+    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
+    parser.add_argument("--state", type=Path, help="start from a saved state JSON (flags override its fields)")
+
+
+def state_from_args(args) -> State:
+    """The state from --state, with every given state flag applied on top."""
+    state = State.load(args.state) if args.state else State()
+    changes = {}
+    if args.trunc is not None:
+        changes["psi"] = args.trunc
+    if args.trunc_cutoff is not None:
+        changes["cutoff"] = args.trunc_cutoff
+    if args.class_idx is not None:
+        changes["class_idx"] = args.class_idx
+    if args.noise_mode is not None:
+        changes["noise_mode"] = args.noise_mode
+    if args.noise_seed is not None:
+        changes["noise_seed"] = args.noise_seed
+    if args.translate is not None:
+        changes["translate"] = parse_pair(args.translate, "--translate")
+    if args.rotate is not None:
+        changes["rotate"] = args.rotate
+    try:
+        return state.replace(**changes)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_class(generator, state: State, class_given: bool) -> None:
+    """Conditional models need a class in range; say so in one line."""
+    c_dim = generator.c_dim
+    if c_dim and not class_given:
+        raise UsageError(f"this model is conditional ({c_dim} classes): give --class 0..{c_dim - 1}")
+    if c_dim and not 0 <= state.class_idx < c_dim:
+        raise UsageError(f"--class {state.class_idx} is out of range 0..{c_dim - 1}")

@@ -12,17 +12,19 @@ import numpy as np
 from explorer.cli.common import (
     add_device_arg,
     add_network_arg,
+    add_state_args,
+    check_class,
     check_writable,
     parse_int_list,
-    parse_pair,
     pick_device,
     resolve_network,
+    state_from_args,
 )
 from explorer.engine.images import to_uint8, to_uint16
 from explorer.engine.latents import load_wplus_file
 from explorer.engine.recipe import recipe_for, write_png
 from explorer.engine.render import Renderer
-from explorer.engine.state import NOISE_MODES, Latent, State
+from explorer.engine.state import Latent
 from explorer.errors import UsageError
 from explorer.fileio import atomic_write
 from explorer.formats import load_model
@@ -32,15 +34,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="render images for seeds or W+ files", description=__doc__)
     add_network_arg(parser)
     parser.add_argument("--seeds", help="seed list, e.g. 0-3,7")
-    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
-    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
-    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
-    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
-    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
-    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
-    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
+    add_state_args(parser)
     parser.add_argument("--projected-w", type=Path, help="W+ file (projected_w.npz or .npy): writes projNN.png")
-    parser.add_argument("--state", type=Path, help="start from a saved state JSON (flags override its fields)")
     parser.add_argument("--save-ws", action="store_true", help="also write seedNNNN.npy (float32 [num_ws, w_dim])")
     parser.add_argument("--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth (default 8)")
     parser.add_argument("--outdir", type=Path, required=True, help="output folder")
@@ -49,40 +44,13 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def base_state(args) -> State:
-    """The state from --state, with every given flag applied on top."""
-    state = State.load(args.state) if args.state else State()
-    changes = {}
-    if args.trunc is not None:
-        changes["psi"] = args.trunc
-    if args.trunc_cutoff is not None:
-        changes["cutoff"] = args.trunc_cutoff
-    if args.class_idx is not None:
-        changes["class_idx"] = args.class_idx
-    if args.noise_mode is not None:
-        changes["noise_mode"] = args.noise_mode
-    if args.noise_seed is not None:
-        changes["noise_seed"] = args.noise_seed
-    if args.translate is not None:
-        changes["translate"] = parse_pair(args.translate, "--translate")
-    if args.rotate is not None:
-        changes["rotate"] = args.rotate
-    try:
-        return state.replace(**changes)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def run(args) -> int:
     if args.seeds is None and args.projected_w is None and args.state is None:
         raise UsageError("give --seeds, --projected-w or --state")
-    state = base_state(args)
+    state = state_from_args(args)
     model = load_model(resolve_network(args.network), pick_device(args.device))
     g = model.generator
-    if g.c_dim and args.class_idx is None and args.state is None:
-        raise UsageError(f"this model is conditional ({g.c_dim} classes): give --class 0..{g.c_dim - 1}")
-    if g.c_dim and not 0 <= state.class_idx < g.c_dim:
-        raise UsageError(f"--class {state.class_idx} is out of range 0..{g.c_dim - 1}")
+    check_class(g, state, class_given=args.class_idx is not None or args.state is not None)
     if state.has_transform and not g.has_input_transform:
         print("note: this model has no input transform; --translate/--rotate are ignored")
 
@@ -97,6 +65,8 @@ def run(args) -> int:
 
     for name, _ in jobs:
         check_writable(args.outdir / f"{name}.png", args.force)
+        if args.save_ws:
+            check_writable(args.outdir / f"{name}.npy", args.force)
     renderer = Renderer(model)
     for name, job_state in jobs:
         image = renderer.render_float(job_state)

@@ -16,10 +16,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from explorer.cli.common import add_device_arg, add_network_arg, parse_int_list, pick_device, resolve_network
-from explorer.cli.generate import base_state
+from explorer.cli.common import (
+    STATE_FLAGS,
+    add_device_arg,
+    add_network_arg,
+    add_state_args,
+    check_class,
+    parse_int_list,
+    pick_device,
+    resolve_network,
+    state_from_args,
+)
 from explorer.engine.render import Renderer
-from explorer.engine.state import NOISE_MODES, Latent
+from explorer.engine.state import Latent
 from explorer.errors import UsageError
 from explorer.formats import load_model
 from explorer.video import recipes
@@ -30,7 +39,6 @@ from explorer.video.render import SCALES
 from explorer.video.timeline import KINDS, Timeline, check_fps
 
 RECIPES = ("walk", "circle", "noise-loop", "trunc-sweep", "spin")
-STATE_FLAGS = ("trunc", "trunc_cutoff", "class_idx", "noise_mode", "noise_seed", "translate", "rotate", "state")
 
 
 def add_parser(subparsers) -> None:
@@ -51,14 +59,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--kind", choices=KINDS, help="interpolation: linear (W), slerp (Z), cubic (default for --seeds)")
     parser.add_argument("--easing", choices=tuple(EASINGS), help="easing of every segment (default linear)")
     parser.add_argument("--loop", action="store_true", help="close the loop from the last keyframe to the first")
-    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
-    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
-    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
-    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
-    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
-    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
-    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
-    parser.add_argument("--state", type=Path, help="with --seeds: start from a saved state (flags override it)")
+    add_state_args(parser)
     parser.add_argument("--fps", type=float, help="frames per second (default 60 with --seeds, else the timeline's)")
     parser.add_argument("--size", type=int, choices=SCALES, default=1, help="times the model's resolution, nearest")
     parser.add_argument("--crf", type=int, help="quality, lower is better (default 18 for mp4, 31 for webm)")
@@ -101,12 +102,8 @@ def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int
             changes["keyframes"] = tuple(k.replace(easing=args.easing) for k in timeline.keyframes)
         return [timeline.replace(**changes)], (1, 1)
 
-    g = renderer.generator
-    if g.c_dim and args.class_idx is None and args.state is None:
-        raise UsageError(f"this model is conditional ({g.c_dim} classes): give --class 0..{g.c_dim - 1}")
-    base = base_state(args)
-    if g.c_dim and not 0 <= base.class_idx < g.c_dim:
-        raise UsageError(f"--class {base.class_idx} is out of range 0..{g.c_dim - 1}")
+    base = state_from_args(args)
+    check_class(renderer.generator, base, class_given=args.class_idx is not None or args.state is not None)
     fps = check_fps(args.fps or 60.0)
     if args.w_frames < 1:
         raise UsageError(f"--w-frames must be at least 1, got {args.w_frames}")
@@ -125,7 +122,7 @@ def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int
             timeline = recipes.truncation_sweep(state, psi_to=base.psi if args.trunc is not None else 1.0,
                                                 seconds=seconds * 2, fps=fps)
         else:
-            if not g.has_input_transform:
+            if not renderer.generator.has_input_transform:
                 print("note: this model has no input transform; a spin shows a still image", file=sys.stderr)
             timeline = recipes.transform_animation(state, turns=1, seconds=seconds * 8, fps=fps)
         if args.kind:
