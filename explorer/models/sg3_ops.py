@@ -200,8 +200,10 @@ def filtered_lrelu(
     for c0 in range(0, C, block):
         c = min(block, C - c0)
         xc = F.pad(x[:, c0:c0 + c], (fw, bw, fh, bh)).contiguous(memory_format=torch.channels_last)
-        y = F.conv_transpose2d(xc, _depthwise(fu_w, c, 3, x.dtype), stride=(1, up), padding=(0, cw), groups=c)
-        y = F.conv_transpose2d(y, _depthwise(fu_h, c, 2, x.dtype), stride=(up, 1), padding=(ch, 0), groups=c)
+        # Along H first, on the small input: oneDNN's strided transposed convolution along W is ~2.5x
+        # faster per output in channels-last, so it gets the big one (the full intermediate).
+        y = F.conv_transpose2d(xc, _depthwise(fu_h, c, 2, x.dtype), stride=(up, 1), padding=(ch, 0), groups=c)
+        y = F.conv_transpose2d(y, _depthwise(fu_w, c, 3, x.dtype), stride=(1, up), padding=(0, cw), groups=c)
         if not fold_gain and gain != 1:
             y = y * gain
         if slope != 1:
