@@ -217,7 +217,7 @@ def test_session_saved_and_restored(qtbot, nvidia_dir):
 
 
 def test_welcome_view_without_models(qtbot, monkeypatch, tmp_path):
-    import explorer.gui.main_window as mw
+    import explorer.gui.window as mw
 
     monkeypatch.setattr(mw, "BUNDLED_MODEL", tmp_path / "none.safetensors")
     window = main_window(network=None, autosave=False)

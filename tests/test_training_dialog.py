@@ -277,7 +277,7 @@ def test_big_grids_decode_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
 
 
 def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir):
-    from explorer.gui.app import main_window  # (explorer.gui.main_window is also a module name)
+    from explorer.gui import main_window
     from explorer.gui.training_dialog import add_train_menu
 
     run_dir = fake_run(tmp_path, snapshots=(0, 1))
@@ -429,7 +429,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     """Start -> a real `explorer train --cfg tiny` process; closing the dialog leaves it running; reopening
     the folder attaches to it; Stop ends it with a final snapshot; that snapshot opens in the explorer."""
     pytest.importorskip("explorer.cli.train", reason="the trainer is not in this checkout yet")
-    from explorer.gui.app import main_window  # (explorer.gui.main_window is also a module name)
+    from explorer.gui import main_window
     from explorer.gui.training_dialog import TrainingDialog, train_parser
 
     folder = make_image_folder(tmp_path / "images")

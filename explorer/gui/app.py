@@ -37,7 +37,7 @@ def application() -> QApplication:
 
 def main_window(network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
     """Build the main window (not shown, no event loop started). Loading starts in the background."""
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.window import MainWindow
 
     application()
     return MainWindow(network, restore_session=restore_session, autosave=autosave)
@@ -56,7 +56,7 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
 
     Works offscreen (QT_QPA_PLATFORM=offscreen). Returns 0, or 2 with a one-line error on stderr.
     """
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.window import MainWindow
 
     app = application()
     state = load_session(state_file).state if state_file else None
