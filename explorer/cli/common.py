@@ -9,14 +9,11 @@ import torch
 
 from explorer.engine.state import MAX_SEED, NOISE_MODES, State
 from explorer.errors import UsageError
-
-CHECKPOINTS_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
-DEFAULT_NETWORK = CHECKPOINTS_DIR / "default.safetensors"
-
+from explorer.formats import BUNDLED_MODEL
 
 def default_network() -> Path | None:
     """The bundled model, if this checkout has one."""
-    return DEFAULT_NETWORK if DEFAULT_NETWORK.is_file() else None
+    return BUNDLED_MODEL if BUNDLED_MODEL.is_file() else None
 
 
 def add_network_arg(parser: argparse.ArgumentParser, positional: bool = False) -> None:

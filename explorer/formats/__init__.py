@@ -26,6 +26,9 @@ from explorer.errors import CorruptModel, ModelError, ModelFileMissing, NotAMode
 # Extensions the Open dialog offers; detection itself is by content.
 MODEL_SUFFIXES = (".safetensors", ".pkl", ".pt", ".pth")
 
+# The model shipped with the program (checkpoints/README.md is its model card).
+BUNDLED_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "default.safetensors"
+
 
 @dataclass
 class ModelData:

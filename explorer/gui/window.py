@@ -41,7 +41,7 @@ from explorer.engine.session import SESSION_FILE, Session, load_session, save_se
 from explorer.engine.state import Latent, State
 from explorer.errors import ExplorerError
 from explorer.fileio import next_free_path
-from explorer.formats import MODEL_SUFFIXES
+from explorer.formats import BUNDLED_MODEL, MODEL_SUFFIXES
 from explorer.gui import settings as prefs
 from explorer.gui.canvas import Canvas
 from explorer.gui.latent_panel import LatentPanel
@@ -52,7 +52,6 @@ from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
-BUNDLED_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "default.safetensors"
 MODEL_FILTER = "Models (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES) + ")"
 OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES)
                + " *.png *.json *.npz *.npy);;" + MODEL_FILTER + ";;Exported images (*.png);;Sessions (*.json)"
