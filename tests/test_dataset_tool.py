@@ -145,3 +145,14 @@ def test_infinite_sampler_resumes_mid_stream():
     ranks = [InfiniteSampler(10, rank=r, num_replicas=2, seed=3) for r in range(2)]
     r0, r1 = ([i for _, i in zip(range(10), iter(s))] for s in ranks)
     assert [x for pair in zip(r0, r1) for x in pair] == stream[:20]
+
+
+def test_dataset_json_labels_are_carried_through(tmp_path):
+    src = make_shapes(tmp_path / "src", count=4)
+    names = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.png"))
+    labels = {name: [float(i), 0.5] for i, name in enumerate(names[:3])}  # float vectors; the 4th unlabelled
+    (src / "dataset.json").write_text(json.dumps({"labels": [[n, v] for n, v in labels.items()]}))
+    report = make_dataset(src, tmp_path / "d.zip", 16, labels="dataset.json")
+    assert report.written == 3 and report.skipped[0][1].startswith("has no label")
+    ds = ImageDataset(tmp_path / "d.zip", use_labels=True)
+    assert ds.label_dim == 2 and sorted(ds.label(i)[0] for i in range(3)) == [0.0, 1.0, 2.0]

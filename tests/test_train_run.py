@@ -174,6 +174,22 @@ def test_stop_request_file_finishes_tick_and_exits_cleanly(shapes, tmp_path):
     assert json.loads(lines[-1])["snapshot_pkl"] == "network-snapshot-000000.safetensors"
 
 
+def test_sigterm_stops_gracefully(shapes, tmp_path):
+    outdir = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),
+           "--cfg", "tiny", "--batch", "16", "--kimg", "50", "--tick", "10", "--workers", "0"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline and not list(outdir.glob("*/stats.jsonl")):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    run_dir = _only_run(outdir)
+    assert "stopped on request" in (run_dir / "log.txt").read_text()
+    assert not (run_dir / "train.pid").exists()
+
+
 def test_two_gloo_processes_conditional(shapes, tmp_path):
     run_dir = _tiny16(shapes, tmp_path / "runs", gpus=2, kimg=0.032, aug="ada", cond=True)
     assert (run_dir / "finished").exists()
