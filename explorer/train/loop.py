@@ -338,6 +338,9 @@ class TrainingLoop:
         self.D = build_discriminator(D_cfg).train().requires_grad_(False).to(dev)
         self.G_ema = copy.deepcopy(self.G).eval()
         if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels
+            torch.backends.cuda.matmul.allow_tf32 = False  # as NVIDIA: TF32 hurts the regularisers' precision
+            torch.backends.cudnn.allow_tf32 = False
             for g in (self.G, self.G_ema):
                 if hasattr(g.synthesis, "allow_fp16"):
                     g.synthesis.allow_fp16 = True
