@@ -30,6 +30,19 @@ RUN_FILES = ("training_options.json", "log.txt", "stats.jsonl", "reals.png", "fa
              "network-snapshot-000000.safetensors", "resume-000000.state.pt")
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One torch thread: on a shared 2-core machine two OpenMP threads spin-wait for each other and a
+    tiny training step takes seconds instead of 0.1 s (see explorer.train.loop._worker)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
     base = tmp_path_factory.mktemp("shapes")
@@ -114,7 +127,7 @@ def test_sigkill_then_resume_loses_nothing_but_the_tick(shapes, tmp_path):
     outdir = tmp_path / "runs"
     cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),
            "--cfg", "tiny", "--batch", "16", "--kimg", "50", "--tick", "0.016", "--snap", "1", "--workers", "0"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SUBPROCESS_ENV)
     try:
         deadline = time.time() + 90
         state_file = None
@@ -178,7 +191,7 @@ def test_sigterm_stops_gracefully(shapes, tmp_path):
     outdir = tmp_path / "runs"
     cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),
            "--cfg", "tiny", "--batch", "16", "--kimg", "50", "--tick", "10", "--workers", "0"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SUBPROCESS_ENV)
     deadline = time.time() + 90
     while time.time() < deadline and not list(outdir.glob("*/stats.jsonl")):
         time.sleep(0.1)

@@ -48,6 +48,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--glr", type=float, help="G learning rate (default: the cfg's)")
     parser.add_argument("--dlr", type=float, help="D learning rate (default: the cfg's)")
     parser.add_argument("--mbstd-group", type=int, help="minibatch-std group size (default: the cfg's)")
+    parser.add_argument("--threads", type=int,
+                        help="CPU threads per process (default: torch's choice). On a machine busy with other "
+                             "work use 1, or set OMP_WAIT_POLICY=PASSIVE: spinning threads can make steps 10x slower")
     parser.add_argument("--desc", help="run directory name after the number (default: from the options)")
     parser.set_defaults(func=run)
 
@@ -62,6 +65,7 @@ def run(args) -> int:
         p=args.p, cond=args.cond, resume=args.resume, seed=args.seed, workers=args.workers, device=args.device,
         metrics=metrics if metrics or args.resume is None else None, feature_net=args.feature_net,
         resolution=args.resolution, desc=args.desc, glr=args.glr, dlr=args.dlr, mbstd_group=args.mbstd_group,
+        threads=args.threads,
     )
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0 only
         print(f"run directory: {run_dir}")

@@ -95,6 +95,7 @@ def train(
     glr: float | None = None,
     dlr: float | None = None,
     mbstd_group: int | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input."""
     device = pick_device(device)
@@ -134,6 +135,7 @@ def train(
         options["feature_net"] = str(feature_net) if feature_net else options.get("feature_net")
         options["training_set_kwargs"]["path"] = str(data)
         options["device"] = device
+        options["threads"] = threads
         if gpus != options["num_gpus"]:
             print(f"note: resuming a {options['num_gpus']}-process run on {gpus}: statistically, not bit-exactly, the same")
             if options["batch_size"] % gpus:
@@ -145,6 +147,7 @@ def train(
             data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
             device, metrics, feature_net, resolution, glr, dlr, mbstd_group,
         )
+        options["threads"] = threads
         if resume_snapshot is not None:
             _adopt_start_networks(options, resume_snapshot)
             options["resume"] = {"snapshot": str(resume_snapshot), "state": None, "exact": False}
@@ -251,6 +254,11 @@ def _describe(options: dict, data: Path) -> str:
 
 def _worker(rank: int, world_size: int, device: str, init_method: str | None, options: dict) -> None:
     dist = distributed.init_process(rank, world_size, device, init_method)
+    if options.get("threads"):
+        # CPU training on a machine shared with other busy processes: torch's OpenMP threads spin at
+        # every barrier while a sibling thread is descheduled, which was measured to make steps 10-50x
+        # slower than one thread. --threads 1 (or OMP_WAIT_POLICY=PASSIVE in the environment) avoids it.
+        torch.set_num_threads(int(options["threads"]))
     run_dir = Path(options["run_dir"])
     try:
         if dist.is_main:
