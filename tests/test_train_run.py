@@ -22,7 +22,7 @@ from explorer.cli import main
 from explorer.formats import load_model, native
 from explorer.train.dataset import make_dataset
 from explorer.train.loop import train
-from explorer.train.snapshot import TrainingError, load_resume_state
+from explorer.train.snapshot import load_resume_state
 from tests.test_dataset_tool import make_shapes
 
 REPO = Path(__file__).resolve().parents[1]
