@@ -285,41 +285,50 @@ def make_dataset(
         label_of = _json_labels(src) if labels else _json_labels_or_none(src)
 
     report = DatasetReport(dest=dest, resolution=resolution)
-    # First pass: decode and transform everything usable, in memory-light form (PNG-encoded later).
-    usable: list[tuple[str, np.ndarray]] = []
+    # Pass 1, headers only (cheap): the output is 1-channel only if every usable image is grey.
+    channels = 1
     for name in names:
-        if max_images is not None and len(usable) >= max_images:
-            break
-        if label_of is not None and name not in label_of:
-            report.skipped.append((name, "has no label (in --labels mode every image needs one)"))
-            continue
         try:
-            pixels = decode(src.read(name))
-        except SkipImage as exc:
-            report.skipped.append((name, str(exc)))
-            continue
-        usable.append((name, fit_square(pixels, resolution, transform)))
-        if progress:
-            progress(len(usable), len(names))
-    if not usable:
-        raise DatasetError(src.path, f"no usable images ({len(report.skipped)} skipped: {report.skipped[0][1] if report.skipped else 'none found'})")
-
-    channels = 1 if all(p.shape[2] == 1 for _, p in usable) else 3
+            with Image.open(io.BytesIO(src.read(name))) as image:
+                if mode_problem(image) is None and image.mode not in {"1", "L", "LA", "La"}:
+                    channels = 3
+                    break
+        except Exception:
+            continue  # reported in pass 2
+    # Pass 2, streaming: decode, fit, encode and store one image at a time (datasets can be far larger
+    # than memory). Anything unusable is reported and takes no index.
     entries = []
+    written = 0
     with atomic_write(dest, overwrite=False) as handle:
         with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED) as zf:
-            for index, (name, pixels) in enumerate(usable):
+            for name in names:
+                if max_images is not None and written >= max_images:
+                    break
+                if label_of is not None and name not in label_of:
+                    report.skipped.append((name, "has no label (in --labels mode every image needs one)"))
+                    continue
+                try:
+                    pixels = fit_square(decode(src.read(name)), resolution, transform)
+                except SkipImage as exc:
+                    report.skipped.append((name, str(exc)))
+                    continue
                 if channels == 3 and pixels.shape[2] == 1:
                     pixels = np.repeat(pixels, 3, axis=2)
-                arcname = f"{index // 1000:05d}/img{index:08d}.png"
+                arcname = f"{written // 1000:05d}/img{written:08d}.png"
                 zf.writestr(arcname, encode_png(pixels))
                 if label_of is not None:
                     entries.append([arcname, label_of[name]])
+                written += 1
+                if progress:
+                    progress(written, len(names))
+            if not written:  # raising inside atomic_write removes the partial file
+                first = report.skipped[0][1] if report.skipped else "none found"
+                raise DatasetError(src.path, f"no usable images ({len(report.skipped)} skipped: {first})")
             meta = {"labels": entries if label_of is not None else None}
             if class_names:
                 meta["class_names"] = class_names
             zf.writestr("dataset.json", json.dumps(meta))
-    report.written = len(usable)
+    report.written = written
     report.channels = channels
     report.labelled = label_of is not None
     if class_names:
