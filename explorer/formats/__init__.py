@@ -103,10 +103,12 @@ def detect_format(path: Path) -> str:
         raise CorruptModel(path, "file is empty or truncated")
     if head[:2] == b"PK" or head.startswith(_LEGACY_TORCH_SAVE):
         return "rosinality"  # torch.save container (zip, or the pre-1.6 pickle stream)
+    # safetensors: a little-endian u64 header length, then the JSON header. Tested before the pickle
+    # opcode because that length's low byte may itself be 0x80.
+    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return "native"
     if head[0] == 0x80:  # pickle protocol 2+
         return "pickle"
-    if len(head) >= 9 and head[8:9] == b"{":  # safetensors: u64 header length, then JSON
-        return "native"
     raise NotAModel(path, "unrecognised file content (expected .safetensors, a network pickle or a .pt checkpoint)")
 
 
