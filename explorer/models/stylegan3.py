@@ -187,6 +187,7 @@ class SynthesisLayer(torch.nn.Module):
                                         self.down_factor, self.up_taps, self.down_taps)
         self.padding = (lo, hi, lo, hi)
         self._winograd = TensorCache()
+        self._demod = TensorCache()
 
     def _normalized_weight(self) -> torch.Tensor:
         """The weight scaled to unit RMS per output channel (demodulation makes this a no-op on the
@@ -196,15 +197,25 @@ class SynthesisLayer(torch.nn.Module):
             return w
         return w * w.square().mean(dim=[1, 2, 3], keepdim=True).rsqrt()
 
+    def _weight_and_demod_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The normalized weight and its squared sums over the kernel ([O, I], for demodulation): they
+        depend on the weight only, so renders reuse them (cached). With autograd on they are computed
+        afresh: a cached value may be an inference tensor, which autograd refuses to save."""
+        def make(_):
+            weight = self._normalized_weight()
+            return weight, weight.square().sum(dim=[2, 3])
+        if torch.is_grad_enabled():
+            return make(None)
+        return self._demod.get(self.weight, make)
+
     def _use_winograd(self, x: torch.Tensor) -> bool:
         """Winograd F(4x4, 3x3) on the CPU where it measured faster than oneDNN's direct convolution
-        (1.2-2.2x): from about 96 channels on. Below that its tile transforms cost more than the GEMMs
-        save."""
+        (1.2-2x): from 64 channels on. Below that its tile transforms cost more than the GEMMs save."""
         if self.conv_kernel != 3 or x.device.type != "cpu":
             return False
         if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
             return False  # the cached Winograd weights carry no autograd history
-        return min(self.in_channels, self.out_channels) >= 96
+        return min(self.in_channels, self.out_channels) >= 64
 
     def modulated_conv(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """SG3's modulated convolution plus bias: styles per input channel, demodulation (not for
@@ -215,14 +226,14 @@ class SynthesisLayer(torch.nn.Module):
         d the output instead of the weight: whichever touches fewer numbers."""
         N, I, H, W = x.shape
         styles = self.affine(w).to(torch.float32)  # [N, I]
-        weight = self._normalized_weight()
+        weight, weight_sq = self._weight_and_demod_sums()
         input_gain = self.magnitude_ema.to(torch.float32).rsqrt()
         if self.is_torgb:
             styles = styles * (1 / math.sqrt(self.in_channels * self.conv_kernel ** 2))
             dcoefs = None
         else:
             styles = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
-            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+            dcoefs = (styles.square() @ weight_sq.t() + 1e-8).rsqrt()  # [N, O]
         pad = self.conv_kernel - 1
         bias = self.bias.to(torch.float32)
         x = x.contiguous(memory_format=torch.channels_last)
