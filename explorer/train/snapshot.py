@@ -111,12 +111,6 @@ def save_snapshot(run_dir: Path, cur_nimg: int, networks: dict, extra: dict) -> 
     }
     metadata = {k: str(v) for k, v in extra.items()}
     native.write(path, tensors, provenance, extra_metadata=metadata)
-    with open(path, "rb") as f:
-        first = f.read(1)
-    if first == b"\x80":
-        # The safetensors header length's low byte is 0x80, which content sniffing
-        # (formats.detect_format) takes for a pickle's protocol opcode; a pad entry shifts the length.
-        native.write(path, tensors, provenance, extra_metadata={**metadata, "pad": "    "})
     return path
 
 
