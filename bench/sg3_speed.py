@@ -18,6 +18,7 @@ import time
 
 import math
 
+import explorer  # noqa: F401  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP)
 import torch
 import torch.nn.functional as F
 
