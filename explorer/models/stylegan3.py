@@ -2,8 +2,9 @@
 
 Parameter and buffer names and shapes are those of NVIDIA's ``networks_stylegan3.py`` so that their
 tensors load unchanged; the maths is theirs (see docs and the reference notes, section 4.3), the
-execution is ours: fast polyphase filtering and Winograd convolutions (``sg3_ops``) so that the CPU is
-usable for exploring, and no in-place changes of buffers during rendering (renders are reentrant).
+execution is ours: fast polyphase filtering and Winograd convolutions (``sg3_ops``, or NNPACK's for
+single images) so that the CPU is usable for exploring, and no in-place changes of buffers during
+rendering (renders are reentrant).
 """
 
 from __future__ import annotations
@@ -244,13 +245,12 @@ class SynthesisLayer(torch.nn.Module):
             dcoefs = (styles.square() @ weight_sq.t() + 1e-8).rsqrt()  # [N, O]
         pad = self.conv_kernel - 1
         bias = self.bias.to(torch.float32)
-        x = x.contiguous(memory_format=torch.channels_last)
-
         if N == 1 and self._use_nnpack(x):  # fold styles, gain and demodulation into the weight
             wn = weight * (styles * input_gain).reshape(1, -1, 1, 1)
             if dcoefs is not None:
                 wn = wn * dcoefs.reshape(-1, 1, 1, 1)
-            return torch._nnpack_spatial_convolution(x.contiguous(), wn, bias, [pad, pad])
+            return torch._nnpack_spatial_convolution(x.contiguous(), wn, bias, [pad, pad])  # NCHW in and out
+        x = x.contiguous(memory_format=torch.channels_last)
         if self._use_winograd(x):
             u = self._winograd.get(self.weight, lambda _: winograd_weight(self._normalized_weight()))
             if N == 1 and u.numel() < x.numel():  # fold styles, gain and demodulation into the 36 GEMMs
