@@ -118,11 +118,19 @@ def test_convert_round_trip(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
-def test_bench_json(capsys):
-    assert run_cli("bench", "--network", SG2, "--iters", "1", "--json") == 0
+@pytest.mark.parametrize("network", [SG2, FIXTURES / "sg3t-32.pkl"])
+def test_bench_json(capsys, network):
+    assert run_cli("bench", "--network", network, "--iters", "1", "--json") == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("ms_per_image", "gflop_per_image", "gflops", "gflops_ceiling", "efficiency"):
         assert result[key] > 0
+
+
+def test_stylegan3_nominal_flops_count_convolutions_and_filters():
+    synthesis = load_model(FIXTURES / "sg3t-32.pkl").generator.synthesis
+    convs = sum(2 * l.out_channels * l.in_channels * l.conv_kernel**2 * (l.in_size + l.conv_kernel - 1) ** 2
+                for l in (getattr(synthesis, n) for n in synthesis.layer_names))
+    assert convs < synthesis.nominal_flops() < 4 * convs  # filters add work, but less than the convolutions
 
 
 @pytest.mark.parametrize(

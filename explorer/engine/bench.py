@@ -1,8 +1,10 @@
 """Render speed, measured against what this machine can do at all.
 
-``bench_model`` times full renders (mapping + synthesis) and counts the FLOPs of one render with
-torch's FlopCounterMode (2 x the multiply-adds of every convolution and matrix product, which covers
-StyleGAN3's filters too). ``conv_ceiling`` measures the machine's GFLOP/s on one 3x3 convolution of
+``bench_generator`` times full renders (mapping + synthesis) and counts the FLOPs (2 x multiply-adds) of
+one render. StyleGAN2 runs its convolutions as written, so torch's FlopCounterMode counts them (every
+convolution and matrix product). StyleGAN3 runs Winograd and polyphase forms that do less arithmetic than
+the maths they compute, so its synthesis reports the nominal count of its convolutions and filters
+(``synthesis.nominal_flops()``), and the counter adds the mapping network. ``conv_ceiling`` measures the machine's GFLOP/s on one 3x3 convolution of
 256 to 256 channels at 64x64, batch 1: the best a batch-1 generator can hope for. efficiency = achieved /
 ceiling.
 """
@@ -93,9 +95,10 @@ def bench_generator(generator: torch.nn.Module, device: torch.device, batch: int
     def render():
         return generator.synthesis(generator.mapping(z, c), noise_mode="const")
 
+    nominal = getattr(generator.synthesis, "nominal_flops", None)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        render()
-    gflop_per_image = counter.get_total_flops() / batch / 1e9
+        generator.mapping(z, c) if nominal else render()
+    gflop_per_image = (counter.get_total_flops() / batch + (nominal() if nominal else 0)) / 1e9
     seconds = _median_seconds(render, device, iters)
     ceiling = conv_ceiling(device, iters)
     ms = seconds / batch * 1e3

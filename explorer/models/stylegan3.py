@@ -276,6 +276,23 @@ class SynthesisLayer(torch.nn.Module):
         return filtered_lrelu(x, self.up_filter, self.down_filter, None, self.up_factor, self.down_factor,
                               self.padding, gain=gain, slope=slope, clamp=self.conv_clamp)
 
+    def nominal_flops(self) -> int:
+        """FLOPs (2 x multiply-adds) of this layer's maths for one image, independent of how we run it:
+        the convolution, then the polyphase up-sampling FIR and the down-sampling FIR (per axis, or 2-D
+        for a radial filter), each counting only the taps that meet real samples."""
+        k, cin, cout = self.conv_kernel, self.in_channels, self.out_channels
+        conv_size = self.in_size + k - 1  # the convolution pads by k - 1
+        macs = cout * cin * k * k * conv_size**2
+        up_size = conv_size * self.up_factor
+        if self.up_taps > 1:  # rows, then columns; each output sample meets taps / up real inputs
+            macs += cout * (conv_size * up_size + up_size**2) * self.up_taps // self.up_factor
+        if self.down_taps > 1:
+            if self.down_radial:
+                macs += cout * self.out_size**2 * self.down_taps**2
+            else:
+                macs += cout * (up_size * self.out_size + self.out_size**2) * self.down_taps
+        return 2 * macs
+
     def extra_repr(self) -> str:
         return (f"is_torgb={self.is_torgb}, in={self.in_channels}@{self.in_size}/{self.in_sampling_rate}, "
                 f"out={self.out_channels}@{self.out_size}/{self.out_sampling_rate}, up={self.up_factor}, "
@@ -364,6 +381,11 @@ class SynthesisNetwork(torch.nn.Module):
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32).contiguous()
+
+    def nominal_flops(self) -> int:
+        """FLOPs of one image's synthesis: the input's channel mix plus every layer's (see SynthesisLayer)."""
+        mix = 2 * self.input.channels**2 * self.input.size**2
+        return mix + sum(getattr(self, name).nominal_flops() for name in self.layer_names)
 
     def layer_infos(self) -> list[LayerInfo]:
         infos = [LayerInfo("input", 0, self.input.size, self.input.channels, int(self.input.sampling_rate))]
