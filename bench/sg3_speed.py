@@ -20,8 +20,8 @@ import math
 
 import explorer  # noqa: F401  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP)
 import torch
-import torch.nn.functional as F
 
+from explorer.models.sg3_reference import reference_synthesis
 from explorer.models.stylegan3 import Generator
 
 
@@ -46,50 +46,6 @@ def time_render(render, ws: torch.Tensor, reps: int) -> tuple[list[float], float
             if walls[-1] == min(walls):
                 cpu_best = time.process_time() - c0
     return walls, cpu_best, img
-
-
-def _upfirdn_plain(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1.0):
-    """Zero insertion, padding, separable true convolution at the full rate, then decimation."""
-    N, C, H, W = x.shape
-    if up > 1:
-        x = F.pad(x.reshape(N, C, H, 1, W, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(N, C, H * up, W * up)
-    x = F.pad(x, list(pad))
-    if f is not None and f.ndim == 1:
-        k = (f * gain ** 0.5).flip(0)
-        x = F.conv2d(x, k.reshape(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
-        x = F.conv2d(x, k.reshape(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
-    elif f is not None:
-        x = F.conv2d(x, (f * gain).flip([0, 1])[None, None].repeat(C, 1, 1, 1), groups=C)
-    return x[:, :, ::down, ::down]
-
-
-def plain_synthesis(G: Generator, ws: torch.Tensor) -> torch.Tensor:
-    """The reference way: fused (grouped) modulated convolution, then bias, zero-stuffed filtering,
-    leaky ReLU and clamp, full-rate filtering and decimation."""
-    s = G.synthesis
-    ws = ws.unbind(1)
-    x = s.input(ws[0])
-    for name, w in zip(s.layer_names, ws[1:]):
-        layer = getattr(s, name)
-        styles, weight = layer.affine(w), layer.weight
-        if layer.is_torgb:
-            styles = styles / math.sqrt(layer.in_channels * layer.conv_kernel ** 2)
-        else:
-            weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
-            styles = styles * styles.square().mean().rsqrt()
-        wn = weight.unsqueeze(0) * styles[:, None, :, None, None]
-        if not layer.is_torgb:
-            wn = wn * (wn.square().sum([2, 3, 4]) + 1e-8).rsqrt()[:, :, None, None, None]
-        wn = wn * layer.magnitude_ema.rsqrt()
-        N = x.shape[0]
-        x = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wn.reshape(-1, *wn.shape[2:]),
-                     padding=layer.conv_kernel - 1, groups=N)
-        x = x.reshape(N, -1, *x.shape[2:]) + layer.bias.reshape(1, -1, 1, 1)
-        gain, slope = (1.0, 1.0) if layer.is_torgb else (math.sqrt(2), 0.2)
-        x = _upfirdn_plain(x, layer.up_filter, up=layer.up_factor, pad=layer.padding, gain=layer.up_factor ** 2)
-        x = (F.leaky_relu(x, slope) * gain).clamp(-layer.conv_clamp, layer.conv_clamp)
-        x = _upfirdn_plain(x, layer.down_filter, down=layer.down_factor)
-    return x * s.output_scale
 
 
 def profile_layers(G: Generator) -> None:
@@ -139,7 +95,7 @@ def main() -> None:
         print(f"{label}: best {1000 * min(walls):.1f} ms/img, median {1000 * statistics.median(walls):.1f} ms/img, "
               f"cpu {1000 * cpu:.1f} ms")
         if args.reference:
-            ref_walls, ref_cpu, ref = time_render(lambda w: plain_synthesis(G, w), ws, max(1, reps // 2))
+            ref_walls, ref_cpu, ref = time_render(lambda w: reference_synthesis(G, w), ws, max(1, reps // 2))
             rel = float((img - ref).norm() / ref.norm())
             print(f"{label} plain reference path: best {1000 * min(ref_walls):.1f} ms/img, cpu {1000 * ref_cpu:.1f} ms; "
                   f"speed-up {min(ref_walls) / min(walls):.1f}x wall, {ref_cpu / cpu:.1f}x cpu; "

@@ -23,6 +23,7 @@ from explorer.models.sg3_ops import (
     radial_lowpass,
     winograd_weight,
 )
+from explorer.models.sg3_reference import filtered_lrelu_reference, reference_synthesis
 from explorer.models.stylegan3 import Generator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia"
@@ -151,25 +152,6 @@ def test_filter_design_matches_scipy():
 # Fast ops against literal implementations of NVIDIA's semantics.
 
 
-def upfirdn_literal(x, f, up=1, down=1, pad=(0, 0, 0, 0), gain=1.0):
-    """Zero insertion, padding (negative crops), true convolution, decimation: the slow way."""
-    N, C, H, W = x.shape
-    if up > 1:
-        x = F.pad(x.reshape(N, C, H, 1, W, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(N, C, H * up, W * up)
-    x = F.pad(x, list(pad))
-    if f is not None:
-        k = (f.outer(f) if f.ndim == 1 else f) * gain
-        x = F.conv2d(x, k.flip([0, 1])[None, None].repeat(C, 1, 1, 1), groups=C)
-    return x[:, :, ::down, ::down]
-
-
-def filtered_lrelu_literal(x, fu, fd, b, up, down, padding, gain, slope, clamp):
-    x = x + b.reshape(1, -1, 1, 1)
-    x = upfirdn_literal(x, fu, up=up, pad=padding, gain=up ** 2)
-    x = (F.leaky_relu(x, slope) * gain).clamp(-clamp, clamp)
-    return upfirdn_literal(x, fd, down=down)
-
-
 @pytest.mark.parametrize("channels,in_size,out_size,up,radial", [
     (3, 36, 36, 2, False), (CHANNEL_BLOCK + 4, 36, 52, 4, False), (5, 52, 52, 2, False),
     (7, 84, 64, 2, False), (4, 36, 36, 2, True), (2, 9, 5, 2, False), (3, 36, 52, 4, True),
@@ -182,7 +164,7 @@ def test_filtered_lrelu_matches_zero_stuffing(channels, in_size, out_size, up, r
     fu = design_lowpass_filter(6 * up, 5.0, 6.0, 32.0 * up)
     fd = design_lowpass_filter(12, 5.0, 6.0, 64.0, radial=radial)
     b = torch.randn(channels)
-    ref = filtered_lrelu_literal(x, fu, fd, b, up, down, (lo, hi, lo, hi), math.sqrt(2), 0.2, 4.0)
+    ref = filtered_lrelu_reference(x, fu, fd, b, up, down, (lo, hi, lo, hi), math.sqrt(2), 0.2, 4.0)
     got = filtered_lrelu(x, fu, fd, b, up, down, (lo, hi, lo, hi), math.sqrt(2), 0.2, 4.0)
     assert got.shape == ref.shape == (2, channels, out_size, out_size)
     assert (got - ref).abs().max() <= 1e-5 * ref.abs().max()
@@ -198,36 +180,6 @@ def test_winograd_matches_direct_convolution():
         ref = F.conv2d(x.double(), w.double(), padding=2) * scale.double()[:, :, None, None] + b.double()[:, None, None]
         got = conv3x3_winograd(x.contiguous(memory_format=torch.channels_last), winograd_weight(w), 2, b, scale)
         assert (got.double() - ref).abs().max() <= 2e-5 * ref.abs().max()
-
-
-def reference_synthesis(G, ws, transform=None):
-    """NVIDIA's forward pass written plainly (fused grouped modulated conv, literal filtering)."""
-    s = G.synthesis
-    ws = ws.unbind(1)
-    x = s.input(ws[0], transform)
-    for name, w in zip(s.layer_names, ws[1:]):
-        layer = getattr(s, name)
-        styles = layer.affine(w)
-        weight = layer.weight
-        if layer.is_torgb:
-            styles = styles / math.sqrt(layer.in_channels * layer.conv_kernel ** 2)
-        else:
-            weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
-            styles = styles * styles.square().mean().rsqrt()
-        wn = weight.unsqueeze(0) * styles[:, None, :, None, None]
-        if not layer.is_torgb:
-            wn = wn * (wn.square().sum([2, 3, 4]) + 1e-8).rsqrt()[:, :, None, None, None]
-        wn = wn * layer.magnitude_ema.rsqrt()
-        N = x.shape[0]
-        x = F.conv2d(x.reshape(1, -1, *x.shape[2:]), wn.reshape(-1, *wn.shape[2:]), padding=layer.conv_kernel - 1,
-                     groups=N).reshape(N, -1, *x.shape[2:] if layer.conv_kernel == 1 else
-                                       (x.shape[2] + 2, x.shape[3] + 2))
-        gain, slope = (1.0, 1.0) if layer.is_torgb else (math.sqrt(2), 0.2)
-        x = x + layer.bias.reshape(1, -1, 1, 1)
-        x = upfirdn_literal(x, layer.up_filter, up=layer.up_factor, pad=layer.padding, gain=layer.up_factor ** 2)
-        x = (F.leaky_relu(x, slope) * gain).clamp(-layer.conv_clamp, layer.conv_clamp)
-        x = upfirdn_literal(x, layer.down_filter, down=layer.down_factor)
-    return x * s.output_scale
 
 
 @pytest.mark.parametrize("cfg,res,cbase,cmax", [("t", 32, 2048, 64), ("r", 32, 2048, 64), ("t", 16, 1024, 256)])

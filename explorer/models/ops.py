@@ -557,15 +557,21 @@ class Conv2dLayer(torch.nn.Module):
 
 
 def upfirdn2d_reference(
-    x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1, padding=(0, 0, 0, 0), gain: float = 1.0
+    x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 1, padding=(0, 0, 0, 0), gain: float = 1.0
 ) -> torch.Tensor:
-    """Literal zero-insertion, pad, true convolution with ``f * gain``, decimation. Slow; for tests."""
+    """Literal zero-insertion, pad (negative values crop), true convolution with ``f * gain`` at the full
+    rate (a 1-D ``f`` as two separable passes, as NVIDIA's reference op does), decimation. Slow: it is
+    the yardstick for tests and benchmarks. ``f=None`` means no filter."""
     N, C, H, W = x.shape
     if up > 1:
         x = x.reshape(N, C, H, 1, W, 1)
         x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1]).reshape(N, C, H * up, W * up)
     x = F.pad(x, list(padding))
-    f = f if f.ndim == 2 else f.outer(f)
-    k = (f * gain).flip([0, 1]).to(x.dtype)
-    x = F.conv2d(x, k[None, None].repeat(C, 1, 1, 1), groups=C)
+    if f is not None and f.ndim == 1:
+        k = (f * gain**0.5).flip(0).to(x.dtype)
+        x = F.conv2d(x, k.reshape(1, 1, 1, -1).repeat(C, 1, 1, 1), groups=C)
+        x = F.conv2d(x, k.reshape(1, 1, -1, 1).repeat(C, 1, 1, 1), groups=C)
+    elif f is not None:
+        k = (f * gain).flip([0, 1]).to(x.dtype)
+        x = F.conv2d(x, k[None, None].repeat(C, 1, 1, 1), groups=C)
     return x[:, :, ::down, ::down]
