@@ -276,7 +276,13 @@ def test_big_grids_decode_off_the_gui_thread(qtbot, tmp_path, monkeypatch):
     assert (pixel.red(), pixel.green(), pixel.blue()) == COLOURS[0]
 
 
-def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir):
+@pytest.fixture
+def no_bundled_model(monkeypatch, tmp_path):
+    """Windows built with network=None start empty, so the only model load is the one under test."""
+    monkeypatch.setattr("explorer.gui.window.BUNDLED_MODEL", tmp_path / "no-bundled-model.safetensors")
+
+
+def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir, no_bundled_model):
     from explorer.gui import main_window
     from explorer.gui.training_dialog import add_train_menu
 
@@ -425,7 +431,7 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, start
 # ------------------------------------------------------------------------------------------ a real run
 
 
-def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, one_torch_thread):
+def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, one_torch_thread, no_bundled_model):
     """Start -> a real `explorer train --cfg tiny` process; closing the dialog leaves it running; reopening
     the folder attaches to it; Stop ends it with a final snapshot; that snapshot opens in the explorer."""
     pytest.importorskip("explorer.cli.train", reason="the trainer is not in this checkout yet")
