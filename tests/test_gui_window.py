@@ -272,6 +272,25 @@ def test_class_picker_and_shortcuts(qtbot, nvidia_dir, models):
     assert window.findChild(SeedSpinBox, "seedB").value() == window.state.b.seed
     assert window.undo_action.shortcut().toString() == "Ctrl+Z"
     assert window.export_action.shortcut().toString() == "Ctrl+E"
+
+
+def test_arrow_keys_step_the_seed_from_the_image_but_stay_a_sliders_own(qtbot, nvidia_dir):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_Right)
+    assert window.state.a.seed == 1
+    slider = window.findChild(QSlider, "psiSlider")
+    slider.setFocus()
+    before = slider.value()
+    qtbot.keyClick(slider, Qt.Key_Right)
+    assert window.state.a.seed == 1
+    assert slider.value() != before
     assert window.open_action.shortcut().toString() == "Ctrl+O"
 
 

@@ -59,7 +59,7 @@ OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODE
 
 SHORTCUTS_HELP = """<table>
 <tr><td><b>R</b> / <b>Shift+R</b></td><td>random seed A / B</td></tr>
-<tr><td><b>Left</b> / <b>Right</b></td><td>seed A &minus;1 / +1</td></tr>
+<tr><td><b>Left</b> / <b>Right</b></td><td>seed A &minus;1 / +1 (while the image has focus: click it)</td></tr>
 <tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>export image (auto-numbered PNG with its recipe)</td></tr>
 <tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
@@ -220,7 +220,10 @@ class MainWindow(QMainWindow):
         """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
         self._session_parts[name] = (get, set)
 
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "") -> QAction:
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "",
+                scope: QWidget | None = None) -> QAction:
+        """An action whose shortcut works whatever widget has focus or, with ``scope``, only while
+        focus is in that widget (for keys that sliders and text boxes also use for themselves)."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
@@ -230,7 +233,11 @@ class MainWindow(QMainWindow):
         if name:
             action.setObjectName(name)
         action.triggered.connect(lambda _=False: slot())
-        self.addAction(action)  # shortcuts work whatever widget has focus
+        if scope is None:
+            self.addAction(action)
+        else:
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            scope.addAction(action)
         return action
 
     def _build_actions(self) -> None:
@@ -257,8 +264,9 @@ class MainWindow(QMainWindow):
         self.addAction(self.redo_action)
         self.random_a_action = self._action("Random seed &A", lambda: self.randomize("a"), "R")
         self.random_b_action = self._action("Random seed &B", lambda: self.randomize("b"), "Shift+R")
-        self.prev_action = self._action("Previous seed A", lambda: self.step_seed_a(-1), "Left")
-        self.next_action = self._action("Next seed A", lambda: self.step_seed_a(+1), "Right")
+        # The arrow keys step seed A from the image; on a focused slider or seed box they stay its own.
+        self.prev_action = self._action("Previous seed A", lambda: self.step_seed_a(-1), "Left", scope=self.canvas)
+        self.next_action = self._action("Next seed A", lambda: self.step_seed_a(+1), "Right", scope=self.canvas)
         self.swap_action = self._action("S&wap A and B", lambda: self.set_state(self.state.swapped(), "Swap A and B"))
         self.fit_action = self._action("Zoom to &fit", self.canvas.zoom_to_fit, "Ctrl+0")
         self.actual_action = self._action("&Actual pixels (1:1)", self.canvas.zoom_actual, "Ctrl+1")
@@ -417,7 +425,10 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.canvas.set_image(result.image, result.qimage)
         self.canvas.set_message("")
-        self.stack.setCurrentWidget(self.canvas)
+        if self.stack.currentWidget() is not self.canvas:  # the first image: keys go to it (arrow keys)
+            self.stack.setCurrentWidget(self.canvas)
+            if self.focusWidget() is None or self.welcome.isAncestorOf(self.focusWidget()):
+                self.canvas.setFocus()
         self._frame_times.append(time.monotonic())
         self.render_label.setText(f"render {result.ms:.1f} ms")
         self.imageShown.emit(result)
