@@ -86,6 +86,35 @@ def test_keyframes_scrub_play_and_session(qtbot, window, reference):
     assert panel.timeline == tl and panel.keys.count() == 2
 
 
+def test_timeline_edits_are_undoable_steps_on_the_window_stack(qtbot, window):
+    panel = window.timeline_panel
+    add_keyframe(qtbot, window, State(a=Latent(seed=3)))
+    add_keyframe(qtbot, window, State(a=Latent(seed=5)))
+    after_adding = panel.timeline
+    panel.keys.setCurrentRow(0)
+    for value in (1.5, 2.0, 2.5):  # spinning the duration box: one step
+        panel.duration.setValue(value)
+    panel.remove_selected()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [5]
+    stack = window.history.stack
+    stack.undo()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [3, 5] and panel.keys.count() == 2
+    assert panel.timeline.keyframes[0].duration == 2.5 and panel.keys.currentRow() == 0
+    assert panel.duration.value() == 2.5
+    stack.undo()
+    assert panel.timeline == after_adding
+    stack.undo()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [3] and panel.keys.count() == 1
+    stack.redo()
+    stack.redo()
+    stack.redo()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [5]
+
+    panel.recipe_truncation_sweep()  # a recipe replaces the keyframes; undo brings them back
+    stack.undo()
+    assert [k.state.a.seed for k in panel.timeline.keyframes] == [5]
+
+
 def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
     panel = window.timeline_panel
     add_keyframe(qtbot, window, State(a=Latent(seed=1)))

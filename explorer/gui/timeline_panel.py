@@ -112,16 +112,16 @@ class TimelinePanel(QWidget):
         self.kind.setObjectName("timelineKind")
         self.kind.addItems(list(KINDS))
         self.kind.setToolTip("linear: straight in W; slerp: great circle in Z between seeds; cubic: smooth spline")
-        self.kind.currentTextChanged.connect(lambda k: self._set_timeline(self.timeline.replace(kind=k)))
+        self.kind.currentTextChanged.connect(lambda k: self._edit(self.timeline.replace(kind=k), "Interpolation"))
         self.loop = QCheckBox("Loop")
         self.loop.setObjectName("timelineLoop")
-        self.loop.toggled.connect(lambda on: self._set_timeline(self.timeline.replace(loop=on)))
+        self.loop.toggled.connect(lambda on: self._edit(self.timeline.replace(loop=on), "Loop"))
         self.fps = QDoubleSpinBox()
         self.fps.setObjectName("timelineFps")
         self.fps.setRange(1, 240)
         self.fps.setSuffix(" fps")
         self.fps.setDecimals(2)
-        self.fps.valueChanged.connect(lambda v: self._set_timeline(self.timeline.replace(fps=v)))
+        self.fps.valueChanged.connect(lambda v: self._edit(self.timeline.replace(fps=v), "Frame rate", control="fps"))
         self.play_button = button("\u25b6 Play", self.toggle_play, "playTimeline", "Loop a reduced preview on the canvas")
         self.export_button = button("Export video\u2026", self.open_export_dialog, "exportVideo")
         self.more_button = QToolButton()
@@ -137,7 +137,8 @@ class TimelinePanel(QWidget):
         menu.addSeparator()
         menu.addAction("Open timeline\u2026", self.open_timeline_dialog)
         menu.addAction("Save timeline\u2026", self.save_timeline_dialog)
-        menu.addAction("Clear", lambda: self.set_timeline(Timeline(kind=self.timeline.kind, fps=self.timeline.fps)))
+        menu.addAction("Clear", lambda: self.set_timeline(
+            Timeline(kind=self.timeline.kind, fps=self.timeline.fps), "Clear timeline"))
         self.more_button.setMenu(menu)
 
         top = QHBoxLayout()
@@ -196,53 +197,62 @@ class TimelinePanel(QWidget):
         layout.addLayout(bottom)
 
     # ================================================================ editing
-    def set_timeline(self, timeline: Timeline) -> None:
-        """Replace the whole timeline (sessions, tests)."""
-        self._ids = [self._new_id() for _ in timeline.keyframes]
-        self._set_timeline(timeline, rebuild=True)
+    def set_timeline(self, timeline: Timeline, text: str = "Replace timeline") -> None:
+        """Replace the whole timeline (opening a file, a recipe): undoable, so no keyframes are lost."""
+        self._edit(timeline, text, [self._new_id() for _ in timeline.keyframes], select=0 if timeline.keyframes else -1)
 
-    def _set_timeline(self, timeline: Timeline, rebuild: bool = False) -> None:
-        if timeline == self.timeline and not rebuild:
+    def _edit(self, timeline: Timeline, text: str, ids: list[int] | None = None, select: int | None = None,
+              control: str = "") -> None:
+        """Change the timeline as one step on the window's undo stack (changes from one ``control``
+        in one gesture, such as spinning the duration, merge into one step)."""
+        ids = tuple(self._ids if ids is None else ids)
+        if timeline == self.timeline and ids == tuple(self._ids):
             return
+        select = self.keys.currentRow() if select is None else select
+        old = (self.timeline, tuple(self._ids), self.keys.currentRow())
+        self.window_.history.push(old, (timeline, ids, select), text, control, apply=self._restore)
+
+    def _restore(self, value: tuple[Timeline, tuple[int, ...], int]) -> None:
+        """Show a (timeline, keyframe ids, selected row) value: an edit, its undo or its redo."""
+        timeline, ids, select = value
         self.stop()
-        self.timeline = timeline
+        self.timeline, self._ids = timeline, list(ids)
         self._preview, self._preview_key = [], None
-        self._refresh(rebuild)
+        self._refresh()
+        self.keys.setCurrentRow(min(select, len(ids) - 1))
         self.timelineChanged.emit(timeline)
 
     def add_current(self) -> None:
-        """Append the current state as a keyframe (after the selected one, if any)."""
+        """Add the current state as a keyframe (after the selected one, else at the end)."""
         state = self.window_.state
         at = self.keys.currentRow() + 1 if self.keys.currentRow() >= 0 else len(self._ids)
         result = self.window_.last_result
         if result is not None and result.state == state and result.generation == self.window_.generation:
             self._thumbs[state] = result.image
-        self._ids.insert(at, self._new_id())
-        self._set_timeline(self.timeline.inserted(at, Keyframe(state)), rebuild=True)
-        self.keys.setCurrentRow(at)
+        ids = self._ids[:at] + [self._new_id()] + self._ids[at:]
+        self._edit(self.timeline.inserted(at, Keyframe(state)), "Add keyframe", ids, select=at)
 
     def replace_selected(self) -> None:
         row = self.keys.currentRow()
         if row >= 0:
-            self._set_timeline(self.timeline.with_keyframe(row, self.timeline.keyframes[row].replace(
-                state=self.window_.state)), rebuild=True)
-            self.keys.setCurrentRow(row)
+            key = self.timeline.keyframes[row].replace(state=self.window_.state)
+            self._edit(self.timeline.with_keyframe(row, key), f"Update keyframe {row + 1}")
 
     def remove_selected(self) -> None:
         row = self.keys.currentRow()
         if row >= 0:
-            del self._ids[row]
-            self._set_timeline(self.timeline.removed(row), rebuild=True)
-            self.keys.setCurrentRow(min(row, len(self._ids) - 1))
+            ids = self._ids[:row] + self._ids[row + 1:]
+            self._edit(self.timeline.removed(row), f"Remove keyframe {row + 1}", ids,
+                       select=min(row, len(ids) - 1))
 
     def move_selected(self, delta: int) -> None:
         row = self.keys.currentRow()
         target = row + delta
         if row < 0 or not 0 <= target < len(self._ids):
             return
-        self._ids.insert(target, self._ids.pop(row))
-        self._set_timeline(self.timeline.moved(row, target), rebuild=True)
-        self.keys.setCurrentRow(target)
+        ids = list(self._ids)
+        ids.insert(target, ids.pop(row))
+        self._edit(self.timeline.moved(row, target), "Move keyframe", ids, select=target)
 
     def _rows_moved(self, *_args) -> None:
         """A drag reordered the list: follow it."""
@@ -250,14 +260,16 @@ class TimelinePanel(QWidget):
         if order == self._ids:
             return
         by_id = dict(zip(self._ids, self.timeline.keyframes))
-        self._ids = order
-        QTimer.singleShot(0, lambda: self._set_timeline(
-            self.timeline.replace(keyframes=tuple(by_id[i] for i in order)), rebuild=True))
+        timeline = self.timeline.replace(keyframes=tuple(by_id[i] for i in order))
+        select = self.keys.currentRow()
+        QTimer.singleShot(0, lambda: self._edit(timeline, "Move keyframe", order, select=select))
 
     def set_segment(self, row: int, duration: float | None = None, easing: str | None = None) -> None:
         key = self.timeline.keyframes[row]
         changes = {k: v for k, v in (("duration", duration), ("easing", easing)) if v is not None}
-        self._set_timeline(self.timeline.with_keyframe(row, key.replace(**changes)))
+        what = "duration" if duration is not None else "easing"
+        self._edit(self.timeline.with_keyframe(row, key.replace(**changes)), f"Keyframe {row + 1} {what}",
+                   control=f"{what}:{self._ids[row]}" if duration is not None else "")
 
     def _duration_changed(self, value: float) -> None:
         if self.keys.currentRow() >= 0:
@@ -272,7 +284,7 @@ class TimelinePanel(QWidget):
         self.window_.set_state(self.timeline.keyframes[row].state, f"Show keyframe {row + 1}")
 
     # ================================================================ showing the timeline
-    def _refresh(self, rebuild: bool = True) -> None:
+    def _refresh(self) -> None:
         tl = self.timeline
         for widget, value in ((self.kind, tl.kind), (self.loop, tl.loop), (self.fps, tl.fps)):
             widget.blockSignals(True)
@@ -283,7 +295,8 @@ class TimelinePanel(QWidget):
             else:
                 widget.setValue(value)
             widget.blockSignals(False)
-        if rebuild:
+        shown = [self.keys.item(i).data(Qt.UserRole) for i in range(self.keys.count())]
+        if shown != self._ids:  # keyframes added, removed or moved: rebuild the list
             self.keys.blockSignals(True)
             row = self.keys.currentRow()
             self.keys.clear()
@@ -366,7 +379,7 @@ class TimelinePanel(QWidget):
         self._thumbs.clear()
         self._thumbs_asked.clear()
         self._preview, self._preview_key = [], None
-        self._refresh(rebuild=False)
+        self._refresh()
 
     # ================================================================ scrubbing
     def scrub_to(self, frame: int) -> None:
@@ -517,17 +530,18 @@ class TimelinePanel(QWidget):
         """A and B as two keyframes (everything else as now)."""
         state = self.window_.state.replace(mix=())
         self.set_timeline(recipes.seed_walk([state.a.seed, state.b.seed], 2.0, state, self.timeline.kind,
-                                            fps=self.timeline.fps))
+                                            fps=self.timeline.fps), "Seed walk")
 
     def recipe_truncation_sweep(self) -> None:
-        self.set_timeline(recipes.truncation_sweep(self.window_.state, 0.3, 1.0, 4.0, fps=self.timeline.fps))
+        self.set_timeline(recipes.truncation_sweep(self.window_.state, 0.3, 1.0, 4.0, fps=self.timeline.fps),
+                          "Truncation sweep")
 
     def recipe_spin(self) -> None:
         info = self.window_.model_info
         if info is not None and not info.has_input_transform:
             self.window_.show_error("this model has no input transform: a spin would stand still (StyleGAN3 only)")
             return
-        self.set_timeline(recipes.transform_animation(self.window_.state, 1, 0.1, 8.0, fps=self.timeline.fps))
+        self.set_timeline(recipes.transform_animation(self.window_.state, 1, 0.1, 8.0, fps=self.timeline.fps), "Spin")
 
     def recipe_in_render_thread(self, which: str) -> None:
         """Recipes that map points of a latent curve need the model: built in the render thread."""
@@ -541,7 +555,8 @@ class TimelinePanel(QWidget):
                 return recipes.circular_loop(renderer, [state.a.seed, state.b.seed], state.replace(mix=()), fps=fps)
             return recipes.noise_loop(renderer, state.a.seed, state.replace(mix=()), fps=fps)
 
-        self._run(job, self.set_timeline, lambda: None)
+        self._run(job, lambda timeline: self.set_timeline(timeline, "Circular loop" if which == "circle"
+                                                          else "Noise loop"), lambda: None)
 
     def open_timeline_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open timeline", str(self.window_.default_export_dir()),
@@ -551,7 +566,7 @@ class TimelinePanel(QWidget):
 
     def open_timeline(self, path) -> None:
         try:
-            self.set_timeline(Timeline.load(path))
+            self.set_timeline(Timeline.load(path), f"Open timeline {Path(path).name}")
         except ExplorerError as exc:
             self.window_.show_error(str(exc))
 
@@ -577,7 +592,8 @@ class TimelinePanel(QWidget):
 
     def load_session_json(self, data) -> None:
         try:
-            self.set_timeline(Timeline.from_json(data, "session timeline"))
+            timeline = Timeline.from_json(data, "session timeline")
+            self._restore((timeline, tuple(self._new_id() for _ in timeline.keyframes), -1))
         except ExplorerError as exc:
             self.window_.show_error(f"timeline not restored: {exc}")
 

@@ -1,4 +1,6 @@
-"""Undo / redo of state changes: every change of the state is one ``SetStateCommand`` on a QUndoStack.
+"""Undo / redo: every change of the state is one ``SetValueCommand`` on a QUndoStack; so is every edit of
+the video timeline (its panel pushes its own values and restore function onto the same stack, so Ctrl+Z
+walks back through both in the order they were made).
 
 A continuous gesture (a slider drag, a seed-pad drag, a burst of wheel steps or rapid programmatic changes
 to one control) must be *one* undo step. Commands therefore merge (Qt's ``id`` / ``mergeWith``) when they
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -20,8 +22,10 @@ from explorer.engine.state import State
 GESTURE_GAP_S = 0.8
 
 
-class SetStateCommand(QUndoCommand):
-    def __init__(self, apply: Callable[[State], None], old: State, new: State, text: str, control: str, gesture: int):
+class SetValueCommand(QUndoCommand):
+    """Replace a value (a ``State``, or another immutable value with its own ``apply``) by another."""
+
+    def __init__(self, apply: Callable[[Any], None], old, new, text: str, control: str, gesture: int):
         super().__init__(text)
         self._apply = apply
         self.old, self.new = old, new
@@ -32,7 +36,9 @@ class SetStateCommand(QUndoCommand):
         return self._id
 
     def mergeWith(self, other) -> bool:
-        if not isinstance(other, SetStateCommand) or other.control != self.control or other.gesture != self.gesture:
+        same = (isinstance(other, SetValueCommand) and other._apply == self._apply
+                and other.control == self.control and other.gesture == self.gesture)
+        if not same:
             return False
         self.new = other.new
         if self.new == self.old:
@@ -57,13 +63,15 @@ class StateHistory:
         self._last_time = 0.0
         self._held = False
 
-    def push(self, old: State, new: State, text: str, control: str = "") -> None:
+    def push(self, old, new, text: str, control: str = "", apply: Callable[[Any], None] | None = None) -> None:
+        """Apply ``new`` as one undo step (merged into the last one while the same control's gesture
+        goes on). ``apply`` restores such values; by default they are states, applied to the window."""
         now = time.monotonic()
         timed_out = now - self._last_time > GESTURE_GAP_S and not self._held
         if not control or control != self._last_control or timed_out:
             self._gesture += 1
         self._last_control, self._last_time = control, now
-        self.stack.push(SetStateCommand(self._apply, old, new, text, control, self._gesture))
+        self.stack.push(SetValueCommand(apply or self._apply, old, new, text, control, self._gesture))
 
     def begin_gesture(self) -> None:
         """The user pressed a slider / the seed pad: everything until ``end_gesture`` is one step."""
