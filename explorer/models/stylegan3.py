@@ -223,7 +223,10 @@ class SynthesisLayer(torch.nn.Module):
         16 or more) where our Winograd would run: measured 1.4-1.9x faster than ours for a single image
         at 64-128 channels (its tile transforms are fused AVX kernels, ours are whole-tensor passes),
         about equal at 512. Relative error ~5e-6 per convolution, as ours (2e-6) well within float32
-        image tolerances."""
+        image tolerances. The ranking against oneDNN's direct convolution depends on the CPU (SG3-T 64
+        px, all 14 convolutions, 2 threads: NNPACK ahead on one 2-core Xeon, 63 ms vs 51 ms for oneDNN
+        channels-last on another). The rule stays fixed rather than timed per machine: a timed choice
+        could make a seed's pixels differ between two runs on the same machine."""
         return self._use_winograd(x) and torch.backends.nnpack.is_available()
 
     def modulated_conv(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
