@@ -157,3 +157,13 @@ def test_corrupt_model_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "explorer", "info", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "broken.pkl" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    """``explorer info | head -1``: the reader leaves early; no BrokenPipeError message."""
+    proc = subprocess.Popen([sys.executable, "-m", "explorer", "info", str(SG2)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command has written anything (it is still starting up)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 141)
+    assert stderr == ""
