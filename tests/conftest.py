@@ -31,3 +31,17 @@ def _isolated_app_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("appdirs")
     monkeypatch.setenv("EXPLORER_SETTINGS_DIR", str(base / "settings"))
     monkeypatch.setenv("EXPLORER_SESSION_DIR", str(base / "session"))
+
+
+@pytest.fixture
+def one_torch_thread(monkeypatch):
+    """torch on one thread, here and in the trainers the tests start (they inherit OMP_NUM_THREADS): on
+    a busy two-core test machine two OpenMP threads spin-wait for each other and a tiny training step
+    takes seconds instead of 0.1 s (see explorer.train.loop._worker)."""
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

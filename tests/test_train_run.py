@@ -7,7 +7,6 @@ Runs are a few steps of 16x16 or 32x32 images so the whole file stays well under
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -30,17 +29,7 @@ RUN_FILES = ("training_options.json", "log.txt", "stats.jsonl", "reals.png", "fa
              "network-snapshot-000000.safetensors", "resume-000000.state.pt")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: on a shared 2-core machine two OpenMP threads spin-wait for each other and a
-    tiny training step takes seconds instead of 0.1 s (see explorer.train.loop._worker)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # here and in the trainers started below
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +116,7 @@ def test_sigkill_then_resume_loses_nothing_but_the_tick(shapes, tmp_path):
     outdir = tmp_path / "runs"
     cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),
            "--cfg", "tiny", "--batch", "16", "--kimg", "50", "--tick", "0.016", "--snap", "1", "--workers", "0"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=SUBPROCESS_ENV)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 90
         state_file = None
@@ -191,7 +180,7 @@ def test_sigterm_stops_gracefully(shapes, tmp_path):
     outdir = tmp_path / "runs"
     cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),
            "--cfg", "tiny", "--batch", "16", "--kimg", "50", "--tick", "10", "--workers", "0"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=SUBPROCESS_ENV)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 90
     while time.time() < deadline and not list(outdir.glob("*/stats.jsonl")):
         time.sleep(0.1)

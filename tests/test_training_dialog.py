@@ -30,19 +30,6 @@ TIMEOUT = 30_000
 
 
 @pytest.fixture
-def one_torch_thread(monkeypatch):
-    """torch on one thread, here and in the trainers the tests start: on a busy two-core test machine,
-    two spinning OpenMP threads per process make every step many times slower."""
-    import torch
-
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
 def tmp_path():
     """A private temporary folder. pytest's shared base folder keeps only its three newest sessions, so
     another pytest starting on this machine can delete a long test's folder (and the run in it) mid-test."""
