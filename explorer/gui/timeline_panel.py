@@ -267,9 +267,10 @@ class TimelinePanel(QWidget):
     def set_segment(self, row: int, duration: float | None = None, easing: str | None = None) -> None:
         key = self.timeline.keyframes[row]
         changes = {k: v for k, v in (("duration", duration), ("easing", easing)) if v is not None}
-        what = "duration" if duration is not None else "easing"
-        self._edit(self.timeline.with_keyframe(row, key.replace(**changes)), f"Keyframe {row + 1} {what}",
-                   control=f"{what}:{self._ids[row]}" if duration is not None else "")
+        # Spinning one keyframe's duration is one undo step; each easing choice is its own.
+        control = f"duration:{self._ids[row]}" if duration is not None else ""
+        self._edit(self.timeline.with_keyframe(row, key.replace(**changes)),
+                   f"Keyframe {row + 1} {' and '.join(changes)}", control=control)
 
     def _duration_changed(self, value: float) -> None:
         if self.keys.currentRow() >= 0:
