@@ -112,6 +112,33 @@ def test_resume_is_exact_and_restores_augment_p(shapes, tmp_path):
     assert "resuming exactly" in (again / "log.txt").read_text()
 
 
+def test_exact_resume_refuses_new_settings_and_fine_tune_takes_them(shapes, tmp_path, capsys):
+    outdir = tmp_path / "runs"
+    first = _tiny16(shapes, outdir, kimg=0.032, desc="first")
+    zip16 = str(shapes / "shapes16.zip")
+    # the run's own values are no change; other ones would be ignored by an exact resume, so they are refused
+    assert main(["train", "--data", zip16, "--outdir", str(outdir), "--resume", str(first), "--kimg", "0.048",
+                 "--gamma", "0.01", "--desc", "same"]) == 0
+    assert main(["train", "--data", zip16, "--outdir", str(outdir), "--resume", str(first),
+                 "--gamma", "0.5", "--mbstd-group", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--gamma 0.5 (the run has 0.01), --mbstd-group 2 (the run has 4)" in err and "--fine-tune" in err
+    assert err.count("\n") == 1, err
+
+    assert main(["train", "--data", zip16, "--outdir", str(outdir), "--resume", str(first), "--fine-tune",
+                 "--cfg", "tiny", "--batch", "16", "--tick", "0.016", "--kimg", "0.032", "--gamma", "0.5",
+                 "--mbstd-group", "2", "--desc", "tuned"]) == 0
+    tuned = _only_run(outdir, "tuned")
+    options = json.loads((tuned / "training_options.json").read_text())
+    assert options["resume"]["exact"] is False and options["resume"]["state"] is None
+    assert options["loss_kwargs"]["r1_gamma"] == 0.5
+    assert options["D_kwargs"]["mbstd_group_size"] == 2  # not the snapshot's: it shapes no tensor
+    assert _stats(tuned)[0]["Progress/kimg"]["mean"] == pytest.approx(0.016)  # a fresh count, not 0.048
+
+    assert main(["train", "--data", zip16, "--outdir", str(outdir), "--fine-tune"]) == 2
+    assert "--fine-tune needs --resume" in capsys.readouterr().err
+
+
 def test_sigkill_then_resume_loses_nothing_but_the_tick(shapes, tmp_path):
     outdir = tmp_path / "runs"
     cmd = [sys.executable, "-m", "explorer", "train", "--data", str(shapes / "shapes16.zip"), "--outdir", str(outdir),

@@ -3,7 +3,8 @@
 Writes a run directory ``<outdir>/NNNNN-<desc>/`` in NVIDIA's layout: training_options.json, log.txt,
 stats.jsonl, reals.png, fakes*.png, network-snapshot-NNNNNN.safetensors (open it, or the run folder,
 in the explorer) and resume-NNNNNN.state.pt. --resume RUN_DIR continues exactly where the run stopped (a new
-run directory, same kimg, augment p and optimiser state). Stop gracefully with Ctrl-C, SIGTERM, or
+run directory, same kimg, augment p, optimiser state and hyper-parameters); add --fine-tune to start from
+its weights with other settings instead. Stop gracefully with Ctrl-C, SIGTERM, or
 ``touch <run_dir>/stop-request``: the run finishes its tick, writes a snapshot and exits 0.
 
 Configs: tiny (tests and demos, ~32x32, fast on CPU), small (a 64x64 model on CPU in hours), and
@@ -37,6 +38,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--p", type=float, default=0.2, help="augment probability for --aug fixed (default 0.2)")
     parser.add_argument("--cond", action="store_true", help="train a class-conditional model (needs dataset labels)")
     parser.add_argument("--resume", type=Path, help="run directory or snapshot to continue from")
+    parser.add_argument("--fine-tune", action="store_true",
+                        help="with --resume: take only the snapshot's weights and train on with this command's "
+                             "settings (--gamma, --glr, --dlr, --mbstd-group, ...): fresh optimisers, kimg from 0")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--workers", type=int, help="data loader processes (default 3 on GPU, 0 on CPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: cuda if available")
@@ -65,7 +69,7 @@ def run(args) -> int:
         p=args.p, cond=args.cond, resume=args.resume, seed=args.seed, workers=args.workers, device=args.device,
         metrics=metrics if metrics or args.resume is None else None, feature_net=args.feature_net,
         resolution=args.resolution, desc=args.desc, glr=args.glr, dlr=args.dlr, mbstd_group=args.mbstd_group,
-        threads=args.threads,
+        threads=args.threads, fine_tune=args.fine_tune,
     )
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0 only
         print(f"run directory: {run_dir}")

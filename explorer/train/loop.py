@@ -96,8 +96,14 @@ def train(
     dlr: float | None = None,
     mbstd_group: int | None = None,
     threads: int | None = None,
+    fine_tune: bool = False,
 ) -> Path:
-    """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input."""
+    """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
+
+    ``resume`` continues exactly (same hyper-parameters, optimiser state, kimg) when a resume state lies
+    beside the snapshot; ``fine_tune`` takes only the snapshot's weights and starts afresh with this
+    call's settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
+    """
     device = pick_device(device)
     torchrun = distributed.torchrun_env()
     if torchrun is not None:
@@ -117,16 +123,19 @@ def train(
     if not data.exists():
         raise DatasetError(data, "training data not found (give a dataset .zip or a folder of images)")
 
+    if fine_tune and resume is None:
+        raise UsageError("--fine-tune needs --resume (the run or snapshot whose weights to start from)")
     resume_state = None
     resume_snapshot = None
     if resume is not None:
-        resume_snapshot, resume_file = snapshot.find_resume_point(Path(resume))
+        resume_snapshot, resume_file = snapshot.find_resume_point(Path(resume), weights_only=fine_tune)
         if resume_file is not None:
             resume_state = snapshot.load_resume_state(resume_file)
 
     if resume_state is not None:
         # Exact resume: the original hyper-parameters; only run-length and bookkeeping may change.
         options = json.loads(resume_state["options"])
+        _refuse_changed_settings(options, batch=batch, gamma=gamma, glr=glr, dlr=dlr, mbstd_group=mbstd_group)
         options["total_kimg"] = float(kimg) if kimg is not None else options["total_kimg"]
         options["kimg_per_tick"] = float(tick) if tick is not None else options["kimg_per_tick"]
         options["snap"] = int(snap) if snap is not None else options["snap"]
@@ -227,6 +236,23 @@ def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, t
     }
 
 
+def _refuse_changed_settings(options: dict, **given) -> None:
+    """An exact resume keeps the run's hyper-parameters; a flag asking for other ones would otherwise be
+    silently ignored, so it is an error that names the way to get it (--fine-tune)."""
+    current = {
+        "batch": options["batch_size"],
+        "gamma": options["loss_kwargs"]["r1_gamma"],
+        "glr": options["G_opt_kwargs"]["lr"],
+        "dlr": options["D_opt_kwargs"]["lr"],
+        "mbstd_group": options["D_kwargs"]["mbstd_group_size"],
+    }
+    changed = [f"--{name.replace('_', '-')} {value:g} (the run has {current[name]:g})"
+               for name, value in given.items() if value is not None and value != current[name]]
+    if changed:
+        raise UsageError(f"{', '.join(changed)}: an exact resume keeps the run's settings; add --fine-tune to "
+                         "start from the snapshot's weights with new ones (fresh optimisers and kimg count)")
+
+
 def _adopt_start_networks(options: dict, path: Path) -> None:
     """Fine-tuning from a model file: its network shapes win over the cfg's (as NVIDIA's --resume)."""
     _, nets = snapshot.read_start_networks(path)
@@ -243,7 +269,10 @@ def _adopt_start_networks(options: dict, path: Path) -> None:
                          f"{options['G_kwargs']['img_channels']}")
     options["G_kwargs"] = {"class_name": "explorer.models.stylegan2.Generator", **g_cfg}
     if "D" in nets and nets["D"][0]:
-        options["D_kwargs"] = {"class_name": "explorer.train.networks_d.Discriminator", **nets["D"][0]}
+        # The minibatch-std group size shapes no tensor: the run's setting (--mbstd-group or the cfg's)
+        # wins over the one the snapshot was trained with, so fine-tuning can change it.
+        d_cfg = {**nets["D"][0], "mbstd_group_size": options["D_kwargs"]["mbstd_group_size"]}
+        options["D_kwargs"] = {"class_name": "explorer.train.networks_d.Discriminator", **d_cfg}
 
 
 def _describe(options: dict, data: Path) -> str:

@@ -129,18 +129,23 @@ def save_resume_state(run_dir: Path, cur_nimg: int, state: dict) -> Path:
 # ---------------------------------------------------------------------------------------- reading
 
 
-def find_resume_point(path: Path) -> tuple[Path, Path | None]:
+def find_resume_point(path: Path, weights_only: bool = False) -> tuple[Path, Path | None]:
     """A run directory, snapshot or resume state -> (snapshot or state file, resume state or None).
 
     For a directory: its newest resume state (exact resume) or, failing that, its newest snapshot
     (weights only). For a snapshot: exact if the directory's resume state was written with it.
+    ``weights_only`` (fine-tuning): always (snapshot, None), a resume state standing for its snapshot.
     """
     path = Path(path).expanduser()
     if not path.exists():
         raise TrainingError(f"{path.name}: --resume: no such run directory or snapshot")
+    if weights_only and path.is_file() and _RESUME_RE.match(path.name):
+        path = _snapshot_written_with(path)
     if path.is_file():
         if _RESUME_RE.match(path.name):
             return path, path
+        if weights_only:
+            return path, None
         meta = native.read_metadata(path) if path.suffix == ".safetensors" else {}
         for candidate in sorted(path.parent.glob("resume-*.state.pt")):
             try:
@@ -151,7 +156,7 @@ def find_resume_point(path: Path) -> tuple[Path, Path | None]:
                 return path, candidate
         return path, None
     states = []
-    for p in path.iterdir():
+    for p in path.iterdir() if not weights_only else ():
         if _RESUME_RE.match(p.name):
             try:
                 states.append((int(load_resume_state(p)["cur_nimg"]), p))
@@ -164,6 +169,13 @@ def find_resume_point(path: Path) -> tuple[Path, Path | None]:
     if not snaps:
         raise TrainingError(f"{path.name}: --resume: the folder holds no network snapshot or resume state")
     return snaps[-1], None
+
+
+def _snapshot_written_with(state_path: Path) -> Path:
+    snap = state_path.parent / str(load_resume_state(state_path).get("snapshot", ""))
+    if not snap.is_file():
+        raise TrainingError(f"{state_path.name}: the network snapshot written with it ({snap.name}) is missing")
+    return snap
 
 
 def load_resume_state(path: Path) -> dict:
