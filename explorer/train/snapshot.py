@@ -139,11 +139,9 @@ def find_resume_point(path: Path, weights_only: bool = False) -> tuple[Path, Pat
     path = Path(path).expanduser()
     if not path.exists():
         raise TrainingError(f"{path.name}: --resume: no such run directory or snapshot")
-    if weights_only and path.is_file() and _RESUME_RE.match(path.name):
-        path = _snapshot_written_with(path)
     if path.is_file():
         if _RESUME_RE.match(path.name):
-            return path, path
+            return (_snapshot_written_with(path), None) if weights_only else (path, path)
         if weights_only:
             return path, None
         meta = native.read_metadata(path) if path.suffix == ".safetensors" else {}
@@ -155,16 +153,17 @@ def find_resume_point(path: Path, weights_only: bool = False) -> tuple[Path, Pat
             if state.get("snapshot") == path.name and str(state.get("cur_nimg")) == meta.get("cur_nimg"):
                 return path, candidate
         return path, None
-    states = []
-    for p in path.iterdir() if not weights_only else ():
-        if _RESUME_RE.match(p.name):
-            try:
-                states.append((int(load_resume_state(p)["cur_nimg"]), p))
-            except (TrainingError, KeyError, ValueError):
-                continue
-    if states:
-        res = max(states)[1]
-        return res, res
+    if not weights_only:
+        states = []
+        for p in path.iterdir():
+            if _RESUME_RE.match(p.name):
+                try:
+                    states.append((int(load_resume_state(p)["cur_nimg"]), p))
+                except (TrainingError, KeyError, ValueError):
+                    continue
+        if states:
+            res = max(states)[1]
+            return res, res
     snaps = sorted(path.glob("network-snapshot-*.safetensors"))
     if not snaps:
         raise TrainingError(f"{path.name}: --resume: the folder holds no network snapshot or resume state")
