@@ -137,6 +137,11 @@ def test_exact_resume_refuses_new_settings_and_fine_tune_takes_them(shapes, tmp_
 
     assert main(["train", "--data", zip16, "--outdir", str(outdir), "--fine-tune"]) == 2
     assert "--fine-tune needs --resume" in capsys.readouterr().err
+    (first / "network-snapshot-000000.safetensors").unlink()  # a resume state stands for its snapshot
+    assert main(["train", "--data", zip16, "--outdir", str(outdir), "--fine-tune", "--resume",
+                 str(first / "resume-000000.state.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "network-snapshot-000000.safetensors) is missing" in err and err.count("\n") == 1, err
 
 
 def test_sigkill_then_resume_loses_nothing_but_the_tick(shapes, tmp_path):
@@ -242,6 +247,10 @@ def test_user_errors_are_one_line_exit_2(shapes, tmp_path, capsys, monkeypatch):
         (["--data", zip16, "--gpus", "2", "--batch", "15", "--device", "cpu"], "multiple of --gpus"),
         (["--data", zip16, "--resume", str(tmp_path / "nothing")], "no such run directory"),
         (["--data", zip16, "--metrics", "ppl"], "unknown metric"),
+        (["--data", zip16, "--gamma", "-1"], "cannot be negative"),
+        (["--data", zip16, "--dlr", "0"], "--dlr 0: a learning rate must be positive"),
+        (["--data", zip16, "--glr", "nan"], "--glr nan: a learning rate must be positive"),
+        (["--data", zip16, "--mbstd-group", "0"], "--mbstd-group 0"),
     ]
     for extra, message in cases:
         assert main(["train", "--outdir", str(tmp_path / "runs"), "--cfg", "tiny", *extra]) == 2, extra

@@ -117,6 +117,13 @@ def train(
         raise UsageError(f"unknown --aug {aug!r} (choose {', '.join(AUG_MODES)})")
     if not 0 <= target <= 1:
         raise UsageError("--target must be between 0 and 1")
+    if gamma is not None and not gamma >= 0:
+        raise UsageError(f"--gamma {gamma:g}: the R1 weight cannot be negative")
+    for flag, lr in (("--glr", glr), ("--dlr", dlr)):
+        if lr is not None and not lr > 0:
+            raise UsageError(f"{flag} {lr:g}: a learning rate must be positive")
+    if mbstd_group is not None and mbstd_group < 1:
+        raise UsageError(f"--mbstd-group {mbstd_group}: the group must hold at least 1 image")
     for name in metrics or []:
         parse_metric(name)
     data = Path(data).expanduser()
