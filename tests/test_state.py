@@ -11,7 +11,7 @@ from explorer.errors import StateError
 def test_defaults_round_trip():
     state = State()
     assert State.loads(state.dumps()) == state
-    assert json.loads(state.dumps())["version"] == 1
+    assert json.loads(state.dumps())["version"] == 2
 
 
 def test_full_round_trip():

@@ -1,11 +1,18 @@
-"""From seeds to W+: the latent maths, matching NVIDIA's tools number for number.
+"""From seeds to W+: the one staged pipeline, matching NVIDIA's tools number for number.
+
+    seed / z --map_z--> W (cached per seed) --truncate--> --mix_rows--> --apply_edits--> W+
 
 - seed -> z exactly as gen_images.py: ``numpy.random.RandomState(seed).randn(1, z_dim)``;
 - conditional models get a one-hot class vector;
 - truncation is ``torch.lerp(w_avg, w, psi)`` row by row, so a psi per row is as cheap as one psi;
 - fractional seeds blend the up-to-four lattice seeds of the visualizer's seed pad (seed = x + 100 y)
   bilinearly in W, after truncation;
-- style mixing blends A's and B's rows with a weight per row (0/1 weights are style_mixing.py's copy).
+- imported W+ rows are final (no truncation) unless the latent says ``follow_psi``;
+- style mixing blends A's and B's rows with a weight per row (0/1 weights are style_mixing.py's copy);
+- edits add ``amount * sigma * vector`` to their rows (latent directions).
+
+``state_wplus`` runs the stages for one state; the video code runs the same stages on batches of
+interpolated z (slerp), so there is one assembly of W+, not one per caller.
 """
 
 from __future__ import annotations
@@ -55,12 +62,60 @@ def lattice_seeds(seed: int, offset: tuple[float, float]) -> list[tuple[int, flo
     return out
 
 
-def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psis: tuple[float, ...]) -> torch.Tensor:
-    """Pull each row of ws [..., num_ws, w_dim] toward w_avg by its own psi (NVIDIA's lerp)."""
+def map_z(generator: torch.nn.Module, z: np.ndarray, class_idx: int | list[int]) -> torch.Tensor:
+    """Untruncated W+ [N, num_ws, w_dim] of float64 z [N, z_dim] (one class for all, or one per z)."""
+    device = generator.mapping.w_avg.device
+    classes = [class_idx] * len(z) if isinstance(class_idx, int) else class_idx
+    c = torch.cat([class_vector(generator.c_dim, k) for k in classes]).to(device) if len(z) else None
+    with torch.inference_mode():
+        return generator.mapping(torch.from_numpy(np.asarray(z)).to(device, torch.float32), c)
+
+
+def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psis) -> torch.Tensor:
+    """Pull each row of ws [..., num_ws, w_dim] toward w_avg by its own psi (NVIDIA's lerp).
+
+    ``psis`` is one psi per row (a tuple), or a tensor [..., num_ws] of them for a batch of frames.
+    """
+    if isinstance(psis, torch.Tensor):
+        return torch.lerp(w_avg.to(ws.dtype).expand_as(ws), ws, psis.to(ws.dtype)[..., None])
     if all(p == 1.0 for p in psis):
         return ws
     rows = [torch.lerp(w_avg.to(ws.dtype), ws[..., i, :], p) if p != 1.0 else ws[..., i, :] for i, p in enumerate(psis)]
     return torch.stack(rows, dim=-2)
+
+
+def mix_rows(wa: torch.Tensor, wb: torch.Tensor, weights) -> torch.Tensor:
+    """A's rows blended toward B's by a weight per row (a tuple, or a tensor [..., num_ws]).
+
+    Weights that are all 0 or 1 copy rows exactly, as style_mixing.py does.
+    """
+    if not isinstance(weights, torch.Tensor):
+        if not any(weights):
+            return wa
+        weights = torch.tensor(weights, dtype=wa.dtype, device=wa.device)
+        if all(m in (0.0, 1.0) for m in weights.tolist()):
+            return torch.where(weights[:, None] > 0.5, wb, wa)
+    return torch.lerp(wa, wb, weights.to(wa.dtype)[..., None])
+
+
+def edit_offset(edits, num_ws: int, w_dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """The sum of the edits' displacements, [num_ws, w_dim]: ``amount * sigma * vector`` on each edit's rows."""
+    offset = torch.zeros(num_ws, w_dim, dtype=dtype, device=device)
+    for edit in edits:
+        if len(edit.vector) != w_dim:
+            raise StateError(None, f"edit {edit.name or edit.index!r} has a {len(edit.vector)}-d vector, the model's W has {w_dim}")
+        rows = edit.row_range(num_ws)
+        if edit.amount and len(rows):
+            vector = torch.tensor(edit.vector, dtype=dtype, device=device)
+            offset[rows.start:rows.stop] += edit.amount * edit.sigma * vector
+    return offset
+
+
+def apply_edits(w: torch.Tensor, edits) -> torch.Tensor:
+    """W+ [num_ws, w_dim] moved along the edits' directions (the identity for no edits)."""
+    if not any(edit.amount for edit in edits):
+        return w
+    return w + edit_offset(edits, w.shape[-2], w.shape[-1], w.device, w.dtype)
 
 
 class MappingCache:
@@ -89,12 +144,7 @@ class MappingCache:
         missing = list(dict.fromkeys(s for s in seeds if (s, class_idx) not in self._cache))
         if not missing:
             return
-        g = self.generator
-        device = g.mapping.w_avg.device
-        z = torch.from_numpy(np.concatenate([seed_to_z(s, g.z_dim) for s in missing])).to(device, torch.float32)
-        c = class_vector(g.c_dim, class_idx).to(device).expand(len(missing), -1)
-        with torch.inference_mode():
-            ws = g.mapping(z, c)
+        ws = map_z(self.generator, np.concatenate([seed_to_z(s, self.generator.z_dim) for s in missing]), class_idx)
         for seed, w in zip(missing, ws):
             self._cache[(seed, class_idx)] = w
         while len(self._cache) > self.capacity:
@@ -112,7 +162,7 @@ def latent_wplus(cache: MappingCache, latent: Latent, class_idx: int, psis: tupl
         w = torch.tensor(latent.w_plus, dtype=torch.float32, device=w_avg.device)
         if tuple(w.shape) != (g.num_ws, g.w_dim):
             raise StateError(None, f"imported W+ has shape {tuple(w.shape)}, the model needs ({g.num_ws}, {g.w_dim})")
-        return truncate(w, w_avg, psis)
+        return truncate(w, w_avg, psis) if latent.follow_psi else w
     if not latent.is_fractional:
         return truncate(cache.w(latent.seed, class_idx), w_avg, psis)
     corners = lattice_seeds(latent.seed, latent.offset)
@@ -127,13 +177,8 @@ def state_wplus(cache: MappingCache, state: State) -> torch.Tensor:
     psis = state.row_psis(g.num_ws)
     wa = latent_wplus(cache, state.a, state.class_idx, psis)
     mix = state.mix_weights(g.num_ws)
-    if not any(mix):
-        return wa
-    wb = latent_wplus(cache, state.b, state.class_idx, psis)
-    weights = torch.tensor(mix, dtype=wa.dtype, device=wa.device)[:, None]
-    if all(m in (0.0, 1.0) for m in mix):  # exact row copies, as style_mixing.py does
-        return torch.where(weights > 0.5, wb, wa)
-    return torch.lerp(wa, wb, weights)
+    w = mix_rows(wa, latent_wplus(cache, state.b, state.class_idx, psis), mix) if any(mix) else wa
+    return apply_edits(w, state.edits)
 
 
 # ---- W+ files ------------------------------------------------------------------------------------------

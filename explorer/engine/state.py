@@ -1,21 +1,30 @@
 """The one serializable description of what is on screen.
 
 A ``State`` plus a model reproduces an image exactly. The window, exports (PNG recipes), undo, sessions,
-presets and video keyframes all store states. States are immutable: change one with ``state.replace(...)``
+favourites and video keyframes all store states. States are immutable: change one with ``state.replace(...)``
 (or ``dataclasses.replace``), which gives a new object, so an undo stack can keep them as they are.
 
 The state is model-agnostic: per-row lists (``mix``, ``layer_psi``) are read through ``mix_weights`` /
 ``row_psis`` for a given ``num_ws``, which pads or cuts them; translate / rotate are ignored by models
 without an input transform.
 
-JSON layout (version 1)::
+JSON layout (version 2)::
 
-    {"version": 1,
-     "a": {"seed": 0, "offset": [0.0, 0.0], "w_plus": null},
-     "b": {"seed": 1, "offset": [0.0, 0.0], "w_plus": null},
+    {"version": 2,
+     "a": {"seed": 0, "offset": [0.0, 0.0], "w_plus": null, "follow_psi": false},
+     "b": {"seed": 1, "offset": [0.0, 0.0], "w_plus": null, "follow_psi": false},
      "class_idx": 0, "mix": [0.0, ...], "psi": 1.0, "cutoff": null, "layer_psi": [null, ...],
      "noise_mode": "const", "noise_seed": 0, "noise_strength": 1.0,
-     "translate": [0.0, 0.0], "rotate": 0.0}
+     "translate": [0.0, 0.0], "rotate": 0.0,
+     "edits": [{"name": "pc0", "set_hash": "...", "index": 0, "vector": [...], "sigma": 1.0,
+                "rows": [0, 5] | null, "amount": 0.0}, ...],
+     "blend": null | {"model": "/path/B.pkl", "sha256": "...", "mode": "sigmoid", "mid": 16, "width": 1.0,
+                      "layers": [], "mapping": "a"}}
+
+Version 1 (the first release) had no ``edits``, ``blend`` or ``follow_psi``; its imported W+ rows were
+truncated by the state's psi when rendered, so ``migrate`` marks them ``follow_psi`` and they render exactly
+as before. Files of every kind (states, sessions, PNG recipes, timelines) go through ``State.from_json`` and
+so through ``migrate``.
 """
 
 from __future__ import annotations
@@ -29,9 +38,12 @@ from typing import Any
 
 from explorer.errors import StateError
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 MAX_SEED = 2**32 - 1
 NOISE_MODES = ("const", "random", "none")
+BLEND_MODES = ("step", "sigmoid", "layers")
+BLEND_MAPPINGS = ("a", "b")
+MAX_EDITS = 64
 
 
 @dataclass(frozen=True)
@@ -41,12 +53,16 @@ class Latent:
     ``seed`` is an integer seed as in NVIDIA's tools. ``offset`` is a fractional position on the
     visualizer's 2-D seed pad relative to that seed (x along the seed, y in steps of 100 seeds); a non-zero
     offset blends the up-to-four lattice seeds around it bilinearly in W. ``w_plus`` (rows of W+, as
-    nested tuples [num_ws][w_dim]) replaces the seed with an imported latent (projected_w.npz / .npy).
+    nested tuples [num_ws][w_dim]) replaces the seed with an imported latent (projected_w.npz / .npy, a
+    projection or a drag result). Imported rows are final: they render as they are, whatever the psi
+    (an exported W+ imports to the same image). ``follow_psi`` makes the state's truncation apply to them
+    as to a seed's W: for untruncated W such as a video's interpolated curves, and for version 1 files.
     """
 
     seed: int = 0
     offset: tuple[float, float] = (0.0, 0.0)
     w_plus: tuple[tuple[float, ...], ...] | None = None
+    follow_psi: bool = False
 
     def __post_init__(self):
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
@@ -60,6 +76,8 @@ class Latent:
             if not rows or len({len(r) for r in rows}) != 1:
                 raise ValueError("w_plus must be a non-empty [num_ws][w_dim] table")
             object.__setattr__(self, "w_plus", rows)
+        if not isinstance(self.follow_psi, bool):
+            raise ValueError(f"follow_psi must be true or false, got {self.follow_psi!r}")
 
     @property
     def is_fractional(self) -> bool:
@@ -67,13 +85,127 @@ class Latent:
 
     def to_json(self) -> dict:
         return {"seed": self.seed, "offset": list(self.offset),
-                "w_plus": None if self.w_plus is None else [list(r) for r in self.w_plus]}
+                "w_plus": None if self.w_plus is None else [list(r) for r in self.w_plus],
+                "follow_psi": self.follow_psi}
 
     @classmethod
     def from_json(cls, data: Any) -> "Latent":
         if not isinstance(data, dict):
             raise ValueError("latent must be an object")
-        return cls(seed=data.get("seed", 0), offset=tuple(data.get("offset", (0.0, 0.0))), w_plus=data.get("w_plus"))
+        _only_fields(data, ("seed", "offset", "w_plus", "follow_psi"), "latent")
+        return cls(seed=data.get("seed", 0), offset=tuple(data.get("offset", (0.0, 0.0))), w_plus=data.get("w_plus"),
+                   follow_psi=data.get("follow_psi", False))
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One latent-direction slider: ``w[rows] += amount * sigma * vector`` after truncation and mixing.
+
+    The edit carries its vector and sigma, so a state (and a PNG recipe of it) renders on a machine that
+    has not got the direction file; ``set_hash`` and ``index`` say which direction set it came from.
+    ``rows`` is an inclusive (first, last) W+ row range, None for every row; ``amount`` is in sigmas.
+    """
+
+    vector: tuple[float, ...]
+    sigma: float = 1.0
+    amount: float = 0.0
+    rows: tuple[int, int] | None = None
+    name: str = ""
+    set_hash: str = ""
+    index: int = 0
+
+    def __post_init__(self):
+        vector = tuple(_finite(v, "edit vector") for v in self.vector)
+        if not vector:
+            raise ValueError("edit vector must not be empty")
+        object.__setattr__(self, "vector", vector)
+        object.__setattr__(self, "sigma", _finite(self.sigma, "edit sigma"))
+        object.__setattr__(self, "amount", _finite(self.amount, "edit amount"))
+        if self.rows is not None:
+            rows = tuple(self.rows)
+            if len(rows) != 2 or not all(_is_int(r) and r >= 0 for r in rows) or rows[0] > rows[1]:
+                raise ValueError(f"edit rows must be a range first..last of row numbers, got {self.rows!r}")
+            object.__setattr__(self, "rows", rows)
+        for name in ("name", "set_hash"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"edit {name} must be a string")
+        if not _is_int(self.index) or self.index < 0:
+            raise ValueError(f"edit index must be a non-negative integer, got {self.index!r}")
+
+    def row_range(self, num_ws: int) -> range:
+        """The rows this edit moves in a model with ``num_ws`` rows (a range beyond them is cut)."""
+        if self.rows is None:
+            return range(num_ws)
+        return range(min(self.rows[0], num_ws), min(self.rows[1] + 1, num_ws))
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "set_hash": self.set_hash, "index": self.index, "vector": list(self.vector),
+                "sigma": self.sigma, "rows": None if self.rows is None else list(self.rows), "amount": self.amount}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Edit":
+        if not isinstance(data, dict):
+            raise ValueError("edit must be an object")
+        _only_fields(data, ("name", "set_hash", "index", "vector", "sigma", "rows", "amount"), "edit")
+        if not isinstance(data.get("vector"), list):
+            raise ValueError("edit vector must be a list of numbers")
+        rows = data.get("rows")
+        if rows is not None and not isinstance(rows, list):
+            raise ValueError("edit rows must be [first, last] or null")
+        return cls(vector=tuple(data["vector"]), sigma=data.get("sigma", 1.0), amount=data.get("amount", 0.0),
+                   rows=None if rows is None else tuple(rows), name=data.get("name", ""),
+                   set_hash=data.get("set_hash", ""), index=data.get("index", 0))
+
+
+@dataclass(frozen=True)
+class Blend:
+    """A second model blended layer by layer into the open one (see explorer/engine/blend.py).
+
+    Each synthesis layer takes ``(1 - a) * A + a * B`` of its tensors, ``a`` from a curve: ``step`` (B from
+    resolution ``mid`` up), ``sigmoid`` (rising with resolution, 0.5 at ``mid``, ``width`` layers wide) or
+    ``layers`` (one weight per synthesis layer). ``mapping`` says whose mapping network and w_avg are used.
+    """
+
+    model: str
+    sha256: str = ""
+    mode: str = "sigmoid"
+    mid: int = 16
+    width: float = 1.0
+    layers: tuple[float, ...] = ()
+    mapping: str = "a"
+
+    def __post_init__(self):
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError("blend model must be a path")
+        if not isinstance(self.sha256, str):
+            raise ValueError("blend sha256 must be a string")
+        if self.mode not in BLEND_MODES:
+            raise ValueError(f"blend mode must be one of {', '.join(BLEND_MODES)}, got {self.mode!r}")
+        if not _is_int(self.mid) or not 1 <= self.mid <= 1 << 16:
+            raise ValueError(f"blend mid must be a resolution in pixels, got {self.mid!r}")
+        width = _finite(self.width, "blend width")
+        if width <= 0:
+            raise ValueError(f"blend width must be positive, got {self.width!r}")
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "layers", tuple(_unit(v, "blend layer weight") for v in self.layers))
+        if self.mapping not in BLEND_MAPPINGS:
+            raise ValueError(f"blend mapping must be 'a' or 'b', got {self.mapping!r}")
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "sha256": self.sha256, "mode": self.mode, "mid": self.mid, "width": self.width,
+                "layers": list(self.layers), "mapping": self.mapping}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Blend":
+        if not isinstance(data, dict):
+            raise ValueError("blend must be an object")
+        _only_fields(data, ("model", "sha256", "mode", "mid", "width", "layers", "mapping"), "blend")
+        layers = data.get("layers", [])
+        if not isinstance(layers, list):
+            raise ValueError("blend layers must be a list of numbers")
+        return cls(model=data.get("model"), sha256=data.get("sha256", ""), mode=data.get("mode", "sigmoid"),
+                   mid=data.get("mid", 16), width=data.get("width", 1.0), layers=tuple(layers),
+                   mapping=data.get("mapping", "a"))
 
 
 @dataclass(frozen=True)
@@ -92,6 +224,8 @@ class State:
     noise_strength: float = 1.0  # multiplies every noise input
     translate: tuple[float, float] = (0.0, 0.0)  # image widths, models with an input transform only
     rotate: float = 0.0  # degrees, models with an input transform only
+    edits: tuple[Edit, ...] = ()  # latent-direction sliders, applied in order after mixing
+    blend: Blend | None = None  # a second model blended into the open one
 
     def __post_init__(self):
         if isinstance(self.class_idx, bool) or not isinstance(self.class_idx, int) or self.class_idx < 0:
@@ -111,6 +245,12 @@ class State:
             raise ValueError(f"translate must be two numbers, got {self.translate!r}")
         object.__setattr__(self, "translate", translate)
         object.__setattr__(self, "rotate", _finite(self.rotate, "rotate"))
+        edits = tuple(self.edits)
+        if len(edits) > MAX_EDITS or not all(isinstance(e, Edit) for e in edits):
+            raise ValueError(f"edits must be at most {MAX_EDITS} Edit objects")
+        object.__setattr__(self, "edits", edits)
+        if self.blend is not None and not isinstance(self.blend, Blend):
+            raise ValueError("blend must be a Blend or null")
 
     # ---- reading per-row values for a model with num_ws rows ----------------------------------------
     def mix_weights(self, num_ws: int) -> tuple[float, ...]:
@@ -165,6 +305,8 @@ class State:
             "noise_strength": self.noise_strength,
             "translate": list(self.translate),
             "rotate": self.rotate,
+            "edits": [e.to_json() for e in self.edits],
+            "blend": None if self.blend is None else self.blend.to_json(),
         }
 
     def dumps(self) -> str:
@@ -173,11 +315,7 @@ class State:
     @classmethod
     def from_json(cls, data: Any, source: str | Path | None = None) -> "State":
         """Build a state from its JSON object; a bad value raises StateError naming ``source``."""
-        if not isinstance(data, dict):
-            raise StateError(source, "state must be a JSON object")
-        version = data.get("version")
-        if version != STATE_VERSION:
-            raise StateError(source, f"unsupported state version {version!r} (this program reads version {STATE_VERSION})")
+        data = migrate(data, source)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known - {"version"})
         if unknown:
@@ -187,9 +325,15 @@ class State:
             for side in ("a", "b"):
                 if side in kwargs:
                     kwargs[side] = Latent.from_json(kwargs[side])
-            for name in ("mix", "layer_psi", "translate"):
+            for name in ("mix", "layer_psi", "translate", "edits"):
                 if name in kwargs:
+                    if not isinstance(kwargs[name], list):
+                        raise ValueError(f"{name} must be a list")
                     kwargs[name] = tuple(kwargs[name])
+            if "edits" in kwargs:
+                kwargs["edits"] = tuple(Edit.from_json(e) for e in kwargs["edits"])
+            if kwargs.get("blend") is not None:
+                kwargs["blend"] = Blend.from_json(kwargs["blend"])
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
             raise StateError(source, f"bad state: {exc}") from None
@@ -210,6 +354,34 @@ class State:
         except OSError as exc:
             raise StateError(path, f"cannot read state file ({exc.strerror or exc})") from None
         return cls.loads(text, path)
+
+
+def migrate(data: Any, source: str | Path | None = None) -> dict:
+    """A state's JSON object brought to the current version (a copy; the input is not changed)."""
+    if not isinstance(data, dict):
+        raise StateError(source, "state must be a JSON object")
+    version = data.get("version")
+    if version == 1:
+        data = dict(data)
+        for side in ("a", "b"):
+            latent = data.get(side)
+            # version 1 truncated imported W+ by the state's psi; keep those files rendering as they did
+            if isinstance(latent, dict) and latent.get("w_plus") is not None:
+                data[side] = {**latent, "follow_psi": True}
+        data["version"] = version = 2
+    if version != STATE_VERSION:
+        raise StateError(source, f"unsupported state version {version!r} (this program reads versions 1 to {STATE_VERSION})")
+    return data
+
+
+def _only_fields(data: dict, names: tuple[str, ...], what: str) -> None:
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"unknown {what} field {unknown[0]!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _finite(value: Any, what: str) -> float:

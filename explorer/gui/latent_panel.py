@@ -118,8 +118,10 @@ class LatentPanel(QWidget):
         self.offset_label.setText(f"offset {ox:+.2f}, {oy:+.2f}")
         imported = [side for side, lat in (("A", state.a), ("B", state.b)) if lat.w_plus is not None]
         self.w_plus_note.setVisible(bool(imported))
+        final = any(lat.w_plus is not None and not lat.follow_psi for lat in (state.a, state.b))
         self.w_plus_note.setText(
-            f"{' and '.join(imported)} {'is an' if len(imported) == 1 else 'are'} imported W+; "
+            f"{' and '.join(imported)} {'is an' if len(imported) == 1 else 'are'} imported W+"
+            f"{', rendered as imported (truncation off for it)' if final else ''}; "
             "choose a seed to go back to seeds.")
 
     # ---- seed pad -----------------------------------------------------------------------------------------

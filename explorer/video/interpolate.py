@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explorer.engine.latents import class_vector, seed_to_z
+from explorer.engine.latents import edit_offset, map_z, mix_rows, seed_to_z, truncate
 from explorer.engine.render import Renderer
 from explorer.engine.state import Latent, State
 from explorer.errors import StateError, UsageError
@@ -203,16 +203,20 @@ class TimelineSampler:
             mixes.append(m0 + (m1 - m0) * t)
             classes.append(s0.class_idx)
         n = len(segments)
+        w = truncate(map_z(g, np.stack(za + zb), classes + classes), g.mapping.w_avg,
+                     torch.tensor(np.stack(psis + psis), device=g.mapping.w_avg.device))
+        mixed = mix_rows(w[:n], w[n:], torch.tensor(np.stack(mixes), device=w.device))
+        return mixed + torch.stack([self._edit_offset(seg, t) for seg, t in zip(segments, eased)]).to(mixed.dtype)
+
+    def _edit_offset(self, segment: int, t: float) -> torch.Tensor:
+        """The edits' displacement between two keyframes: amounts interpolate, so the offset does too."""
+        keys = self.timeline.keyframes
+        g = self.renderer.generator
         device = g.mapping.w_avg.device
-        z = torch.from_numpy(np.stack(za + zb)).to(device, torch.float32)
-        c = torch.cat([class_vector(g.c_dim, k) for k in classes + classes]).to(device)
-        with torch.inference_mode():
-            w = g.mapping(z, c)
-        w_avg = g.mapping.w_avg.to(w.dtype)
-        psi = torch.tensor(np.stack(psis + psis), dtype=w.dtype, device=device)[..., None]
-        w = torch.lerp(w_avg.expand_as(w), w, psi)
-        mix = torch.tensor(np.stack(mixes), dtype=w.dtype, device=device)[..., None]
-        return torch.lerp(w[:n], w[n:], mix)
+        s0, s1 = keys[segment].state, keys[(segment + 1) % len(keys)].state
+        o0 = edit_offset(s0.edits, g.num_ws, g.w_dim, device)
+        o1 = edit_offset(s1.edits, g.num_ws, g.w_dim, device)
+        return torch.lerp(o0, o1, t)
 
     # ---- states for the window ---------------------------------------------------------------------
     def state_at(self, pos: FramePos) -> State:

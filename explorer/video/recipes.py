@@ -2,8 +2,8 @@
 
 Recipes that only change state fields (seed walks, truncation sweeps, motion) need no model. Recipes that
 follow a curve in latent space (circular loop, noise loop) need the model to map their points, and store
-them in the keyframes as imported W+ rows (``Latent.w_plus``, untruncated, so the base state's psi and
-mixing still apply); their first keyframe is the plain seed itself. Those curves are sampled at
+them in the keyframes as imported W+ rows (``Latent.w_plus``, untruncated and marked ``follow_psi``, so the
+base state's psi and mixing still apply); their first keyframe is the plain seed itself. Those curves are sampled at
 ``keyframes`` points and joined by the periodic cubic spline, which follows a circle closely from about
 eight points on.
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from explorer.engine.latents import class_vector, seed_to_z
+from explorer.engine.latents import map_z, seed_to_z
 from explorer.engine.render import Renderer
 from explorer.engine.state import Latent, State
 from explorer.errors import UsageError
@@ -99,11 +99,7 @@ def transform_animation(base: State, turns: int = 1, radius: float = 0.0, second
 
 def _map(renderer: Renderer, z: np.ndarray, class_idx: int) -> torch.Tensor:
     """Untruncated W+ [N, num_ws, w_dim] of float64 z [N, z_dim]."""
-    g = renderer.generator
-    device = renderer.device
-    c = class_vector(g.c_dim, class_idx).to(device).expand(len(z), -1)
-    with torch.inference_mode():
-        return g.mapping(torch.from_numpy(z).to(device, torch.float32), c).cpu()
+    return map_z(renderer.generator, z, class_idx).cpu()
 
 
 def _curve_timeline(base: State, first_seed: int, points: torch.Tensor, seconds: float, fps: float) -> Timeline:
@@ -111,7 +107,7 @@ def _curve_timeline(base: State, first_seed: int, points: torch.Tensor, seconds:
     step = _segment(seconds, len(points))
     keys = [Keyframe(base.replace(a=Latent(seed=first_seed)), step)]
     for w in points[1:]:
-        keys.append(Keyframe(base.replace(a=Latent(seed=first_seed, w_plus=tuple(map(tuple, w.tolist())))), step))
+        keys.append(Keyframe(base.replace(a=Latent(seed=first_seed, w_plus=tuple(map(tuple, w.tolist())), follow_psi=True)), step))
     return Timeline(tuple(keys), "cubic", True, fps)
 
 
