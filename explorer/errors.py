@@ -56,3 +56,12 @@ class StateError(ExplorerError):
 
 class UsageError(ExplorerError):
     """A command-line value that cannot work (bad seed list, missing output folder, ...)."""
+
+
+class ParamError(UsageError):
+    """A parameter address that does not exist, or a value outside its range (``psi: 50 is not -1..2``)."""
+
+    def __init__(self, address: str, reason: str):
+        self.address = address
+        self.reason = " ".join(str(reason).split())
+        super().__init__(f"{address}: {self.reason}")

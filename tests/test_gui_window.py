@@ -354,3 +354,15 @@ def test_row_psi_and_cutoff(qtbot, nvidia_dir, models):
     np.testing.assert_array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(expected))
     cutoff.setValue(8)  # all rows
     assert window.state.cutoff is None
+
+
+def test_set_assignments_apply_once_the_model_is_open(qtbot, nvidia_dir, models):
+    """`explorer gui --set psi=0.5 --set mix/1=1`: the window opens on that state, rendering what generate does."""
+    path = nvidia_dir / "sg2-skip-32.pkl"
+    window = main_window(network=None, autosave=False, restore_session=False)
+    qtbot.addWidget(window)
+    window.set_when_loaded(["psi=0.5", "mix/1=1"])
+    window.open_model(path)
+    qtbot.waitUntil(lambda: window.model_info is not None and window.is_current(), timeout=TIMEOUT)
+    assert window.state.psi == 0.5 and window.state.mix_weights(window.model_info.num_ws)[1] == 1.0
+    assert np.array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(window.state))

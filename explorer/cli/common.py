@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
-from explorer.engine.state import MAX_SEED, NOISE_MODES, State
-from explorer.errors import UsageError
+from explorer.engine.devices import DEVICES, resolve_device
+from explorer.engine.params import ParamRegistry
+from explorer.engine.state import MAX_SEED, State
+from explorer.errors import ParamError, UsageError
 from explorer.formats import BUNDLED_MODEL
 
 def default_network() -> Path | None:
@@ -34,23 +38,13 @@ def resolve_network(value: str | None) -> Path:
 
 
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+    parser.add_argument("--device", default="auto", choices=DEVICES,
                         help="where to run the model (default: auto = cuda, else mps, else cpu)")
 
 
 def pick_device(name: str) -> torch.device:
     """Resolve 'auto' and refuse devices this machine lacks with a clear message."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available on this machine")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise UsageError("--device mps: Apple's Metal backend is not available on this machine")
-    return torch.device(name)
+    return torch.device(resolve_device(name, strict=True))
 
 
 def parse_int_list(text: str, what: str = "seed", low: int = 0, high: int = MAX_SEED) -> list[int]:
@@ -96,45 +90,86 @@ def check_writable(path: Path, force: bool) -> None:
         raise UsageError(f"{path} already exists (use --force to overwrite)")
 
 
-# ---- the state flags shared by generate and video -------------------------------------------------------
+# ---- the state flags shared by generate, video and gui ----------------------------------------------------
 
-STATE_FLAGS = ("trunc", "trunc_cutoff", "class_idx", "noise_mode", "noise_seed", "translate", "rotate", "state")
+@dataclass(frozen=True)
+class StateFlag:
+    """A dedicated command-line flag for one or two registry addresses (``--translate x,y`` sets two)."""
+
+    dest: str
+    flag: str
+    addresses: tuple[str, ...]
+    metavar: str
+
+
+STATE_FLAGS = (
+    StateFlag("trunc", "--trunc", ("psi",), "PSI"),
+    StateFlag("trunc_cutoff", "--trunc-cutoff", ("trunc_cutoff",), "K"),
+    StateFlag("class_idx", "--class", ("class",), "C"),
+    StateFlag("noise_mode", "--noise-mode", ("noise/mode",), "MODE"),
+    StateFlag("noise_seed", "--noise-seed", ("noise/seed",), "S"),
+    StateFlag("translate", "--translate", ("translate/x", "translate/y"), "X,Y"),
+    StateFlag("rotate", "--rotate", ("rotate",), "DEG"),
+)
+TRANSFORM_ADDRESSES = ("translate/x", "translate/y", "rotate")
+
+# The flags' help comes from the registry of a model that has every kind of parameter.
+_EVERY_KIND_OF_MODEL = SimpleNamespace(num_ws=18, c_dim=10, has_input_transform=True)
 
 
 def add_state_args(parser: argparse.ArgumentParser) -> None:
-    """Flags that set fields of the rendered state; --state gives the starting point."""
-    parser.add_argument("--trunc", type=float, help="truncation psi (default 1)")
-    parser.add_argument("--trunc-cutoff", type=int, help="truncate only the first K rows of W+")
-    parser.add_argument("--class", dest="class_idx", type=int, help="class index for conditional models")
-    parser.add_argument("--noise-mode", choices=NOISE_MODES, help="noise inputs (default const)")
-    parser.add_argument("--noise-seed", type=int, help="seed of the noise in --noise-mode random")
-    parser.add_argument("--translate", help="StyleGAN3: translate x,y in image widths")
-    parser.add_argument("--rotate", type=float, help="StyleGAN3: rotate in degrees")
+    """Flags that set parameters of the rendered state; --state gives the starting point."""
+    registry = ParamRegistry.for_model(_EVERY_KIND_OF_MODEL)
+    for flag in STATE_FLAGS:
+        params = [registry[a] for a in flag.addresses]
+        label = " / ".join(p.label for p in params)
+        ranges = params[0].range_text if params[0].address != "class" else "0..classes-1"
+        parser.add_argument(flag.flag, dest=flag.dest, metavar=flag.metavar,
+                            help=f"{label} ({ranges}; sets {', '.join(flag.addresses)})")
+    parser.add_argument("--set", dest="set", action="append", default=[], metavar="ADDRESS=VALUE",
+                        help="set any parameter by its address, e.g. psi=0.5 or mix/3=1 (repeatable; "
+                             "`explorer params` lists them)")
     parser.add_argument("--state", type=Path, help="start from a saved state JSON (flags override its fields)")
 
 
-def state_from_args(args) -> State:
-    """The state from --state, with every given state flag applied on top."""
+def state_flags_given(args) -> list[str]:
+    """The state flags (as typed) that the command line gave, --set included."""
+    given = [flag.flag for flag in STATE_FLAGS if getattr(args, flag.dest) is not None]
+    return given + (["--set"] if getattr(args, "set", None) else [])
+
+
+def state_from_args(args, model) -> State:
+    """The state from --state, with every given state flag and then every --set applied, checked against
+    ``model``'s parameters (a generator or a model description)."""
     state = State.load(args.state) if args.state else State()
-    changes = {}
-    if args.trunc is not None:
-        changes["psi"] = args.trunc
-    if args.trunc_cutoff is not None:
-        changes["cutoff"] = args.trunc_cutoff
-    if args.class_idx is not None:
-        changes["class_idx"] = args.class_idx
-    if args.noise_mode is not None:
-        changes["noise_mode"] = args.noise_mode
-    if args.noise_seed is not None:
-        changes["noise_seed"] = args.noise_seed
-    if args.translate is not None:
-        changes["translate"] = parse_pair(args.translate, "--translate")
-    if args.rotate is not None:
-        changes["rotate"] = args.rotate
-    try:
-        return state.replace(**changes)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    registry = ParamRegistry.for_model(model, state)
+    ignored = []
+    for flag in STATE_FLAGS:
+        text = getattr(args, flag.dest)
+        if text is None:
+            continue
+        values = text.split(",") if len(flag.addresses) > 1 else [text]
+        if len(values) != len(flag.addresses):
+            raise UsageError(f"{flag.flag} needs {len(flag.addresses)} numbers separated by a comma, got {text!r}")
+        for address, value in zip(flag.addresses, values):
+            if address not in registry and address in TRANSFORM_ADDRESSES:
+                ignored.append(flag.flag)
+                continue
+            if address == "class" and address not in registry:
+                raise UsageError(f"{flag.flag} {text}: this model is not conditional (it has no classes)")
+            try:
+                state = registry.set(state, address, value)
+            except ParamError as exc:
+                raise UsageError(f"{flag.flag} {text}: {exc.reason}") from None
+    if ignored:
+        print(f"note: this model has no input transform; {'/'.join(dict.fromkeys(ignored))} ignored")
+    return registry.apply(state, getattr(args, "set", None) or [])
+
+
+def class_given(args) -> bool:
+    """Whether the command line chose a class (--class, --set class=C, or a --state file)."""
+    return (args.class_idx is not None or args.state is not None
+            or any(text.partition("=")[0].strip() == "class" for text in args.set))
 
 
 def check_class(generator, state: State, class_given: bool) -> None:

@@ -14,6 +14,7 @@ from explorer.cli.common import (
     add_network_arg,
     add_state_args,
     check_class,
+    class_given,
     check_writable,
     parse_int_list,
     pick_device,
@@ -47,12 +48,12 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if args.seeds is None and args.projected_w is None and args.state is None:
         raise UsageError("give --seeds, --projected-w or --state")
-    state = state_from_args(args)
     model = load_model(resolve_network(args.network), pick_device(args.device))
     g = model.generator
-    check_class(g, state, class_given=args.class_idx is not None or args.state is not None)
+    state = state_from_args(args, g)
+    check_class(g, state, class_given(args))
     if state.has_transform and not g.has_input_transform:
-        print("note: this model has no input transform; --translate/--rotate are ignored")
+        print("note: this model has no input transform; the state's translate/rotate are ignored")
 
     jobs: list[tuple[str, State]] = []
     if args.projected_w is not None:

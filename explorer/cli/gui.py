@@ -1,7 +1,8 @@
 """``explorer gui [NETWORK]``: open the window (``explorer`` with no command does the same).
 
 ``--screenshot PATH`` renders the window with its first finished image, saves it as PNG and exits (works
-with QT_QPA_PLATFORM=offscreen); ``--state FILE.json`` applies a state (or session) file first.
+with QT_QPA_PLATFORM=offscreen); ``--state FILE.json`` applies a state (or session) file first, and
+``--set ADDRESS=VALUE`` (repeatable) sets parameters once the model is open.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("network", nargs="?", help="model file or training-run folder (default: bundled or last model)")
     p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window with its first image and exit")
     p.add_argument("--state", metavar="FILE.json", help="state or session JSON to show (with --screenshot)")
+    p.add_argument("--set", dest="set", action="append", default=[], metavar="ADDRESS=VALUE",
+                   help="set a parameter once the model is open, e.g. psi=0.5 (repeatable; `explorer params`)")
     p.set_defaults(func=run)
 
 
@@ -51,5 +54,5 @@ def run(args) -> int:
             from explorer.engine.session import load_session
 
             load_session(args.state)  # a bad file fails here, as one line
-        return app.screenshot(args.network, out, args.state)
-    return app.run(args.network)
+        return app.screenshot(args.network, out, args.state, assignments=args.set)
+    return app.run(args.network, args.set)

@@ -17,14 +17,15 @@ import sys
 from pathlib import Path
 
 from explorer.cli.common import (
-    STATE_FLAGS,
     add_device_arg,
     add_network_arg,
     add_state_args,
     check_class,
+    class_given,
     parse_int_list,
     pick_device,
     resolve_network,
+    state_flags_given,
     state_from_args,
 )
 from explorer.engine.render import Renderer
@@ -87,9 +88,9 @@ def parse_grid(text: str) -> tuple[int, int]:
 def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int, int]]:
     """The timelines (one per grid cell) that the arguments describe."""
     if args.timeline is not None:
-        given = [name for name in STATE_FLAGS if getattr(args, name) is not None]
+        given = state_flags_given(args)
         if given or args.grid != "1x1" or args.recipe != "walk":
-            flag = "--" + (given[0].replace("_idx", "").replace("_", "-") if given else "grid/--recipe")
+            flag = given[0] if given else "--grid/--recipe"
             raise UsageError(f"{flag} works with --seeds; with --timeline, edit the timeline instead")
         timeline = Timeline.load(args.timeline)
         changes = {}
@@ -103,8 +104,8 @@ def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int
             changes["keyframes"] = tuple(k.replace(easing=args.easing) for k in timeline.keyframes)
         return [timeline.replace(**changes)], (1, 1)
 
-    base = state_from_args(args)
-    check_class(renderer.generator, base, class_given=args.class_idx is not None or args.state is not None)
+    base = state_from_args(args, renderer.generator)
+    check_class(renderer.generator, base, class_given(args))
     fps = check_fps(args.fps or 60.0)
     if args.w_frames < 1:
         raise UsageError(f"--w-frames must be at least 1, got {args.w_frames}")

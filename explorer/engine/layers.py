@@ -27,12 +27,6 @@ class StyleRow:
     resolution: int
     group: str
 
-    @property
-    def label(self) -> str:
-        """Short text for a slider: ``"3  16px  b16.conv0"``."""
-        main = self.layers[0] if self.layers else "-"
-        return f"{self.index}  {self.resolution}px  {main}"
-
 
 def _row_resolution(infos) -> int:
     """The resolution a row drives: the largest among its layers (a row shared by b4.torgb and b8.conv0

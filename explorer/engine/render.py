@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -68,17 +67,3 @@ class Renderer:
     def render(self, state: State) -> np.ndarray:
         """[H, W, C] uint8 image of a state."""
         return to_uint8(self.render_float(state))[0]
-
-    def render_many(self, states: Sequence[State]) -> torch.Tensor:
-        """[N, C, H, W] for many states, batched through synthesis where noise and transform agree."""
-        out: list[torch.Tensor | None] = [None] * len(states)
-        groups: dict[tuple, list[int]] = {}
-        for i, s in enumerate(states):
-            key = (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate)
-            groups.setdefault(key, []).append(i)
-        for indices in groups.values():
-            wplus = torch.stack([self.wplus(states[i]) for i in indices])
-            images = self.synthesize(wplus, states[indices[0]])
-            for i, image in zip(indices, images):
-                out[i] = image
-        return torch.stack(out)  # type: ignore[arg-type]

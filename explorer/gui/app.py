@@ -43,15 +43,16 @@ def main_window(network: str | Path | None = None, restore_session: bool = True,
     return MainWindow(network, restore_session=restore_session, autosave=autosave)
 
 
-def run(network: str | None = None) -> int:
+def run(network: str | None = None, assignments: list[str] | None = None) -> int:
     app = application()
     window = main_window(network)
+    window.set_when_loaded(assignments or [])
     window.show()
     return app.exec()
 
 
 def screenshot(network: str, out: str | Path, state_file: str | Path | None = None,
-               size: tuple[int, int] = (1440, 960)) -> int:
+               size: tuple[int, int] = (1440, 960), assignments: list[str] | None = None) -> int:
     """Open ``network``, wait for the first image of the requested state, save the window as PNG, exit.
 
     Works offscreen (QT_QPA_PLATFORM=offscreen). Returns 0, or 2 with a one-line error on stderr.
@@ -63,6 +64,7 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
     window = MainWindow(network, restore_session=False, autosave=False)
     if state is not None:
         window._pending_after_load = state
+    window.set_when_loaded(assignments or [])
     window.resize(*size)
     window.show()
     outcome = {"status": None}

@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
+from explorer.engine.devices import resolve_device
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
@@ -79,19 +80,6 @@ class _Job:
     payload: Any = None
     seq: int = 0
     t: float = field(default_factory=time.perf_counter)  # when it was requested
-
-
-def resolve_device(preference: str) -> str:
-    """'auto' picks cuda, then mps, then cpu; an unavailable explicit choice falls back to cpu."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if preference == "auto":
-        return "cuda" if cuda else "mps" if mps else "cpu"
-    if preference == "cuda" and not cuda or preference == "mps" and not mps:
-        return "cpu"
-    return preference
 
 
 def one_line(exc: BaseException) -> str:
@@ -202,7 +190,7 @@ class RenderWorker(QThread):
 
         self.busyChanged.emit(True)
         try:
-            model = formats.load_model(path, resolve_device(device))
+            model = formats.load_model(path, resolve_device(device, strict=False))
             renderer = Renderer(model)
         except Exception as exc:  # the old model stays
             self.loadFailed.emit(path, one_line(exc))

@@ -42,11 +42,12 @@ class ExportThread(QThread):
     def run(self) -> None:
         from explorer.engine.render import Renderer
         from explorer.formats import load_model
-        from explorer.gui.render_worker import one_line, resolve_device
+        from explorer.engine.devices import resolve_device
+        from explorer.gui.render_worker import one_line
 
         model_path, sha256, device, timeline, output, fmt, fps, scale, crf, overwrite = self.args
         try:
-            model = load_model(model_path, resolve_device(device))
+            model = load_model(model_path, resolve_device(device, strict=False))
             if sha256 and model.sha256 != sha256:
                 raise UsageError(f"{model_path.name} changed on disk since it was opened; reopen it first")
             result = export_video(Renderer(model), timeline, output, fmt=fmt, fps=fps, scale=scale, crf=crf,

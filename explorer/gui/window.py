@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.engine import images
 from explorer.engine import recipe as recipes
+from explorer.engine.document import apply_assignments, fit_state
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
 from explorer.engine.layers import style_rows
 from explorer.engine.seeds import random_seed, step_seed
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.export_scale = 1
         self._seq = 0
         self._pending_after_load: State | None = None
+        self._pending_assignments: list[str] = []  # ADDRESS=VALUE from the command line, for the first model
         self._loading_path: str | None = None
         self._thumb_requests: dict[str, State] = {}
         self._thumb_shown: dict[str, State] = {}
@@ -459,6 +461,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_message(f"Loading {Path(path).name}\u2026")
         self.worker.request_load(path, prefs.device_preference())
 
+    def set_when_loaded(self, assignments: list[str]) -> None:
+        """Apply ``ADDRESS=VALUE`` parameter assignments once the next model is open (``gui --set``)."""
+        self._pending_assignments = list(assignments)
+
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
 
@@ -483,7 +489,14 @@ class MainWindow(QMainWindow):
         self._pending_after_load = None
         self.history.stack.clear()  # earlier states may hold another model's W+
         self.clear_error()
-        self._apply_state(self._fit_state(state, info))
+        state = self._fit_state(state, info)
+        if self._pending_assignments:  # `explorer gui --set ADDRESS=VALUE`
+            assignments, self._pending_assignments = self._pending_assignments, []
+            try:
+                state = apply_assignments(state, info, assignments)
+            except ExplorerError as exc:
+                self.show_error(str(exc))
+        self._apply_state(state)
         self.canvas.set_message("Rendering\u2026")
         if self.stack.currentWidget() is self.welcome:
             for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
@@ -496,17 +509,12 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
-    @staticmethod
-    def _fit_state(state: State, info: ModelInfo) -> State:
-        """Drop what the new model cannot take: a class it lacks, an imported W+ of another shape."""
-        changes = {}
-        if info.c_dim and state.class_idx >= info.c_dim:
-            changes["class_idx"] = 0
-        for side in ("a", "b"):
-            lat = getattr(state, side)
-            if lat.w_plus is not None and (len(lat.w_plus), len(lat.w_plus[0])) != (info.num_ws, info.w_dim):
-                changes[side] = Latent(seed=lat.seed)
-        return state.replace(**changes) if changes else state
+    def _fit_state(self, state: State, info: ModelInfo) -> State:
+        """``state`` fitted to the model (engine/document.py's rules); what changed goes to the status line."""
+        fitted = fit_state(state, info)
+        if fitted.notes:
+            self.statusBar().showMessage(f"{info.name}: " + "; ".join(fitted.notes), 10000)
+        return fitted.state
 
     def _on_load_failed(self, path: str, reason: str) -> None:
         self._loading_path = None

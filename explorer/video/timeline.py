@@ -181,14 +181,6 @@ class Timeline:
                 shown[pos.keyframe] = index
         return shown
 
-    def keyframe_times(self) -> list[float]:
-        """Seconds at which each keyframe sits (continuous time, as the scrubber shows it)."""
-        times, t = [], 0.0
-        for key in self.keyframes:
-            times.append(t)
-            t += key.duration
-        return times
-
     def position_at(self, t: float) -> FramePos:
         """The position at ``t`` seconds for scrubbing: clamped to the timeline, or wrapped when looping."""
         if not self.keyframes:
