@@ -37,6 +37,7 @@ from explorer.engine import recipe as recipes
 from explorer.engine.document import apply_assignments, fit_state
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
 from explorer.engine.layers import style_rows
+from explorer.engine.params import ParamRegistry
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
 from explorer.engine.state import Latent, State
@@ -360,6 +361,20 @@ class MainWindow(QMainWindow):
         if new == self.state:
             return
         self.history.push(self.state, new, text, control)
+
+    def set_param(self, address: str, value) -> None:
+        """Set one parameter by its registry address (a panel's slider, a controller): checked by the
+        registry, recorded as one undo step per gesture on that address, rendered latest-wins."""
+        if self.model_info is None:
+            return
+        registry = ParamRegistry.for_model(self.model_info, self.state)
+        try:
+            new = registry.set(self.state, address, value)
+        except ExplorerError as exc:
+            self.show_error(str(exc))
+            self._sync_widgets()
+            return
+        self.set_state(new, registry[address].label, address)
 
     def _on_edit(self, fn: Callable[[State], State], control: str, text: str) -> None:
         try:
