@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 
 from explorer.engine.state import NOISE_MODES, State
 from explorer.gui.seed_spin import SeedSpinBox
-from explorer.gui.widgets import blocked
+from explorer.gui.widgets import blocked, show_value
 
 PSI_STEPS = 1000  # psi slider ticks per unit
 
@@ -131,12 +131,12 @@ class TruncationPanel(QWidget):
         widgets = (self.psi, self.psi_slider, self.cutoff, self.noise_mode, self.noise_seed, self.noise_strength,
                    self.translate_x, self.translate_y, self.rotate)
         with blocked(*widgets):
-            self.psi.setValue(state.psi)
+            show_value(self.psi, state.psi)
             self.psi_slider.setValue(round(state.psi * PSI_STEPS))
-            self.cutoff.setValue(self.num_ws if state.cutoff is None else min(state.cutoff, self.num_ws))
+            show_value(self.cutoff, self.num_ws if state.cutoff is None else min(state.cutoff, self.num_ws))
             self.noise_mode.setCurrentText(state.noise_mode)
-            self.noise_seed.setValue(state.noise_seed)
-            self.noise_strength.setValue(state.noise_strength)
-            self.translate_x.setValue(state.translate[0])
-            self.translate_y.setValue(state.translate[1])
-            self.rotate.setValue(state.rotate)
+            show_value(self.noise_seed, state.noise_seed)
+            show_value(self.noise_strength, state.noise_strength)
+            show_value(self.translate_x, state.translate[0])
+            show_value(self.translate_y, state.translate[1])
+            show_value(self.rotate, state.rotate)

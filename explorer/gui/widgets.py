@@ -23,6 +23,17 @@ def blocked(*widgets):
             b.unblock()
 
 
+def show_value(box, value) -> None:
+    """Mirror ``value`` into a spin box unless it already holds it.
+
+    ``setValue`` reformats the text even when the value is unchanged, so writing the state back on every
+    keystroke turned a half-typed "0." into "0.000" and the next digits were lost. A box whose text already
+    means the state's value is being typed into (or already shows it): leave its text alone.
+    """
+    if box.value() != value:
+        box.setValue(value)
+
+
 class Thumbnail(QLabel):
     """A small square preview; magnified nearest-neighbour so tiny models' pixels stay visible."""
 
