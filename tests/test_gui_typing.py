@@ -47,3 +47,38 @@ def test_typing_into_a_number_box_keeps_every_digit(qtbot, window, name, field, 
     box.editingFinished.emit()
     value = getattr(window.state, field)
     assert (value[0] if field == "translate" else value) == pytest.approx(expected)
+
+
+def wheel(widget, notches: int = -1) -> None:
+    """One wheel turn over the middle of ``widget`` (negative: towards the user, i.e. scrolling down)."""
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * notches), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+@pytest.mark.parametrize("kind, name", [(QComboBox, "noiseMode"), (QDoubleSpinBox, "psi"),
+                                        (QDoubleSpinBox, "noiseStrength")])
+def test_wheel_changes_a_box_only_when_it_has_focus(qtbot, window, kind, name):
+    box = window.findChild(kind, name)
+    window.canvas.setFocus()
+    before = window.state
+    wheel(box)  # scrolling the dock with the pointer passing over the box
+    assert window.state == before and not box.hasFocus()
+    box.setFocus()
+    wheel(box)
+    assert window.state != before
+
+
+def test_a_long_error_banner_wraps_and_gives_the_docks_their_room_back(qtbot, window):
+    docks = (window.latent_dock, window.layers_dock)
+    widths = [d.width() for d in docks]
+    size = window.size()
+    window.show_error("Cannot open /home/artist/" + "a-long-folder-name/" * 30 + "model.pkl: not a StyleGAN pickle "
+                      "(no G_ema, G or generator in it) " * 3)
+    qtbot.wait(50)
+    assert window.size() == size and [d.width() for d in docks] == widths
+    assert window.banner.height() > 2 * window.banner_label.fontMetrics().height()  # wrapped onto lines
+    window.clear_error()
+    qtbot.wait(50)
+    assert window.size() == size and [d.width() for d in docks] == widths

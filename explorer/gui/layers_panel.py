@@ -7,14 +7,11 @@ window agree on what "coarse" means for any resolution.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from explorer.engine.layers import GROUPS, StyleRow, rows_in_group
 from explorer.engine.state import State
-from explorer.gui.widgets import blocked
+from explorer.gui.widgets import DoubleSpinBox, Slider, blocked
 
 SLIDER_STEPS = 1000
 
@@ -27,10 +24,10 @@ class LayersPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[StyleRow] = []
-        self.sliders: list[QSlider] = []
+        self.sliders: list[Slider] = []
         self.values: list[QLabel] = []
         self.psi_checks: list[QCheckBox] = []
-        self.psi_spins: list[QDoubleSpinBox] = []
+        self.psi_spins: list[DoubleSpinBox] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -96,7 +93,7 @@ class LayersPanel(QWidget):
         label = QLabel(f"{i}  {row.resolution}px  {row.layers[0] if row.layers else ''}")
         label.setToolTip(f"W+ row {i} styles: {', '.join(row.layers) or '-'}")
         label.setMinimumWidth(110)
-        slider = QSlider(Qt.Horizontal)
+        slider = Slider(Qt.Horizontal)
         slider.setObjectName(f"layerMix{i}")
         slider.setRange(0, SLIDER_STEPS)
         slider.setPageStep(100)
@@ -106,7 +103,7 @@ class LayersPanel(QWidget):
         check = QCheckBox()
         check.setObjectName(f"layerPsiOn{i}")
         check.setToolTip("Give this row its own truncation psi")
-        spin = QDoubleSpinBox()
+        spin = DoubleSpinBox()
         spin.setObjectName(f"layerPsi{i}")
         spin.setRange(-1.0, 2.0)
         spin.setSingleStep(0.05)

@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+    QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy,
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
         self.banner_label = QLabel()
         self.banner_label.setObjectName("errorText")
         self.banner_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # A long message (a path has no spaces to wrap at) must not widen the window and squeeze the docks:
+        # the banner wraps and never asks for more width than it is given.
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         close = QToolButton()
         close.setText("\u2715")
         close.setAutoRaise(True)
