@@ -82,3 +82,27 @@ def test_a_long_error_banner_wraps_and_gives_the_docks_their_room_back(qtbot, wi
     window.clear_error()
     qtbot.wait(50)
     assert window.size() == size and [d.width() for d in docks] == widths
+
+
+def test_a_ticked_row_psi_is_editable_and_typed_like_the_others(qtbot, window):
+    panel = window.layers_panel
+    qtbot.mouseClick(panel.advanced, Qt.LeftButton, pos=QPoint(5, panel.advanced.height() // 2))
+    check, spin = panel.psi_checks[1], panel.psi_spins[1]
+    qtbot.mouseClick(check, Qt.LeftButton, pos=QPoint(check.width() // 2, check.height() // 2))
+    assert check.isChecked() and spin.isEnabled()
+    type_into(qtbot, spin, "0.35")
+    assert spin.lineEdit().text().startswith("0.35")
+    assert window.state.layer_psi[1] == pytest.approx(0.35)
+
+
+def test_a_row_psi_in_force_is_marked_while_the_advanced_column_is_hidden(qtbot, window):
+    panel = window.layers_panel
+    assert not panel.advanced.isChecked()
+    window.set_state(window.state.replace(layer_psi=(None, 0.3)), "Row psi")  # e.g. from a restored session
+    markers = panel.psi_markers
+    assert markers[1].isVisible() and "0.30" in markers[1].text()
+    assert not any(m.isVisible() for k, m in enumerate(markers) if k != 1)
+    panel.advanced.setChecked(True)  # the column shows the value itself, editable
+    assert not markers[1].isVisible() and panel.psi_spins[1].isEnabled() and panel.psi_checks[1].isChecked()
+    panel.advanced.setChecked(False)
+    assert markers[1].isVisible()
