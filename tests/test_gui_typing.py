@@ -106,3 +106,25 @@ def test_a_row_psi_in_force_is_marked_while_the_advanced_column_is_hidden(qtbot,
     assert not markers[1].isVisible() and panel.psi_spins[1].isEnabled() and panel.psi_checks[1].isChecked()
     panel.advanced.setChecked(False)
     assert markers[1].isVisible()
+
+
+def mouse(widget, kind, x: float, buttons) -> None:
+    from PySide6.QtGui import QMouseEvent
+
+    pos = QPointF(x, widget.height() / 2)
+    QApplication.sendEvent(widget, QMouseEvent(kind, pos, QPointF(widget.mapToGlobal(pos.toPoint())),
+                                               Qt.LeftButton, buttons, Qt.NoModifier))
+
+
+def test_dragging_the_seed_pad_right_goes_to_higher_seeds_as_nvidia_visualizer(qtbot, window):
+    from PySide6.QtCore import QEvent
+
+    pad = window.latent_panel.pad
+    seed = window.state.a.seed
+    start = 20.0
+    mouse(pad, QEvent.MouseButtonPress, start, Qt.LeftButton)
+    for step in range(1, 10):  # one seed to the right, in small moves
+        mouse(pad, QEvent.MouseMove, start + step * pad.PIXELS_PER_SEED / 9, Qt.LeftButton)
+    mouse(pad, QEvent.MouseButtonRelease, start + pad.PIXELS_PER_SEED, Qt.NoButton)
+    assert window.state.a.seed == seed + 1
+    assert window.state.a.offset[0] == pytest.approx(0.0, abs=1e-6)
