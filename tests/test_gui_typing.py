@@ -128,3 +128,37 @@ def test_dragging_the_seed_pad_right_goes_to_higher_seeds_as_nvidia_visualizer(q
     mouse(pad, QEvent.MouseButtonRelease, start + pad.PIXELS_PER_SEED, Qt.NoButton)
     assert window.state.a.seed == seed + 1
     assert window.state.a.offset[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_f1_lists_every_keyboard_shortcut_of_the_window(qtbot, window):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from explorer.gui.window import SHORTCUTS_HELP
+
+    keys = {seq.toString(QKeySequence.PortableText) for action in window.findChildren(QAction)
+            for seq in action.shortcuts()} - {""}
+    assert {"Ctrl+S", "Ctrl+Alt+E"} <= keys  # the window has the two the list used to miss
+    assert [k for k in sorted(keys) if f"<b>{k}</b>" not in SHORTCUTS_HELP] == []
+
+
+def test_gif_frame_delays_add_up_to_the_frame_rate(tmp_path):
+    """30 fps cannot be a whole number of centiseconds per frame: the delays alternate so a second of
+    frames lasts a second (the issue saw 20 ms + 10 ms of rounding, 10% fast)."""
+    import numpy as np
+    from PIL import Image
+
+    from explorer.video.encoders import open_writer
+
+    rng = np.random.default_rng(0)
+    for fps in (30, 24, 12.5):
+        frames = round(fps * 2)
+        writer = open_writer(tmp_path / f"{fps}.gif", "gif", fps, 8, 8)
+        for _ in range(frames):
+            writer.write(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+        writer.finish()
+        with Image.open(tmp_path / f"{fps}.gif") as gif:
+            delays = []
+            for k in range(gif.n_frames):
+                gif.seek(k)
+                delays.append(gif.info["duration"])
+        assert len(delays) == frames and sum(delays) == 2000, (fps, delays)
