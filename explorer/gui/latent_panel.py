@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
 
 from explorer.engine.seeds import pad_latent, pad_position, random_seed
 from explorer.engine.state import Latent, State
 from explorer.gui.seed_spin import SeedSpinBox
 from explorer.gui.seed_pad import SeedPad
-from explorer.gui.widgets import Thumbnail, blocked, dice_icon
+from explorer.gui.widgets import ComboBox, Thumbnail, blocked, dice_icon
 
 
 
@@ -59,7 +59,7 @@ class LatentPanel(QWidget):
 
         class_row = QHBoxLayout()
         self.class_label = QLabel("Class")
-        self.class_combo = QComboBox()
+        self.class_combo = ComboBox()
         self.class_combo.setObjectName("classIdx")
         self.class_combo.setToolTip("Class given to a conditional model's mapping network")
         class_row.addWidget(self.class_label)

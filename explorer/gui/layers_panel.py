@@ -7,14 +7,11 @@ window agree on what "coarse" means for any resolution.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from explorer.engine.layers import GROUPS, StyleRow, rows_in_group
 from explorer.engine.state import State
-from explorer.gui.widgets import blocked
+from explorer.gui.widgets import DoubleSpinBox, Slider, blocked, show_value
 
 SLIDER_STEPS = 1000
 
@@ -27,10 +24,11 @@ class LayersPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[StyleRow] = []
-        self.sliders: list[QSlider] = []
+        self.sliders: list[Slider] = []
         self.values: list[QLabel] = []
         self.psi_checks: list[QCheckBox] = []
-        self.psi_spins: list[QDoubleSpinBox] = []
+        self.psi_spins: list[DoubleSpinBox] = []
+        self.psi_markers: list[QLabel] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
 
@@ -64,7 +62,7 @@ class LayersPanel(QWidget):
     # ---- building the rows for a model -------------------------------------------------------------------
     def set_rows(self, rows: list[StyleRow]) -> None:
         self.rows = list(rows)
-        self.sliders, self.values, self.psi_checks, self.psi_spins = [], [], [], []
+        self.sliders, self.values, self.psi_checks, self.psi_spins, self.psi_markers = [], [], [], [], []
         body = QWidget()
         grid = QGridLayout(body)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -96,7 +94,7 @@ class LayersPanel(QWidget):
         label = QLabel(f"{i}  {row.resolution}px  {row.layers[0] if row.layers else ''}")
         label.setToolTip(f"W+ row {i} styles: {', '.join(row.layers) or '-'}")
         label.setMinimumWidth(110)
-        slider = QSlider(Qt.Horizontal)
+        slider = Slider(Qt.Horizontal)
         slider.setObjectName(f"layerMix{i}")
         slider.setRange(0, SLIDER_STEPS)
         slider.setPageStep(100)
@@ -106,17 +104,24 @@ class LayersPanel(QWidget):
         check = QCheckBox()
         check.setObjectName(f"layerPsiOn{i}")
         check.setToolTip("Give this row its own truncation psi")
-        spin = QDoubleSpinBox()
+        spin = DoubleSpinBox()
         spin.setObjectName(f"layerPsi{i}")
         spin.setRange(-1.0, 2.0)
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
         spin.setValue(1.0)
         spin.setEnabled(False)
+        # With the advanced column hidden a row's own psi is still in force (the state and the session keep
+        # it), so the row says so.
+        marker = QLabel()
+        marker.setObjectName(f"layerPsiMarker{i}")
+        marker.setStyleSheet("color: #e0b050;")
+        marker.hide()
         slider.valueChanged.connect(lambda v, i=i: self.edit.emit(
             lambda s: s.with_mix(len(self.rows), [i], v / SLIDER_STEPS), f"layerMix{i}", f"Mix row {i}"))
         slider.sliderPressed.connect(self.gestureStarted.emit)
         slider.sliderReleased.connect(self.gestureEnded.emit)
+        check.toggled.connect(spin.setEnabled)  # at once: the state round trip leaves a ticked box alone
         check.toggled.connect(lambda on, i=i: self.edit.emit(
             lambda s: self._with_row_psi(s, i, self.psi_spins[i].value() if on else None), f"layerPsiOn{i}",
             f"Row {i} psi {'on' if on else 'off'}"))
@@ -124,10 +129,12 @@ class LayersPanel(QWidget):
             lambda s: self._with_row_psi(s, i, v), f"layerPsi{i}", f"Row {i} psi"))
         for col, w in enumerate((label, slider, value, check, spin)):
             grid.addWidget(w, line, col)
+        grid.addWidget(marker, line, 3, 1, 2)  # where the advanced column is when it is shown
         self.sliders.append(slider)
         self.values.append(value)
         self.psi_checks.append(check)
         self.psi_spins.append(spin)
+        self.psi_markers.append(marker)
 
     def _with_row_psi(self, state: State, i: int, psi: float | None) -> State:
         n = len(self.rows)
@@ -138,6 +145,8 @@ class LayersPanel(QWidget):
     def _show_advanced(self, on: bool) -> None:
         for w in self.psi_checks + self.psi_spins:
             w.setVisible(on)
+        for check, marker in zip(self.psi_checks, self.psi_markers):
+            marker.setVisible(not on and check.isChecked())
 
     def _preset(self, what: str | None, text: str, name: str) -> None:
         n = len(self.rows)
@@ -163,10 +172,13 @@ class LayersPanel(QWidget):
             text = "A" if mix[i] == 0 else "B" if mix[i] == 1 else f"{mix[i]:.2f}"
             if self.values[i].text() != text:
                 self.values[i].setText(text)
-            if self.psi_checks[i].isChecked() != (own[i] is not None) or (
-                    own[i] is not None and self.psi_spins[i].value() != own[i]):
-                with blocked(self.psi_checks[i], self.psi_spins[i]):
-                    self.psi_checks[i].setChecked(own[i] is not None)
-                    self.psi_spins[i].setEnabled(own[i] is not None)
-                    if own[i] is not None:
-                        self.psi_spins[i].setValue(own[i])
+            with blocked(self.psi_checks[i], self.psi_spins[i]):
+                self.psi_checks[i].setChecked(own[i] is not None)
+                self.psi_spins[i].setEnabled(own[i] is not None)
+                if own[i] is not None:
+                    show_value(self.psi_spins[i], own[i])
+            self.psi_markers[i].setVisible(own[i] is not None and not self.advanced.isChecked())
+            if own[i] is not None and self.psi_markers[i].text() != f"\u03c8 {own[i]:.2f}":
+                self.psi_markers[i].setText(f"\u03c8 {own[i]:.2f}")
+                self.psi_markers[i].setToolTip(f"Row {i} has its own truncation psi {own[i]:.2f} "
+                                               "(tick \"Per-row psi (advanced)\" to change it)")

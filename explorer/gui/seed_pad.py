@@ -60,8 +60,8 @@ class SeedPad(QWidget):
         if self._drag is not None:
             delta = event.position() - self._drag
             self._drag = event.position()
-            # dragging right moves the lattice with the hand: the position moves the other way
-            self.drag_by(-delta.x(), -delta.y())
+            # as NVIDIA's visualizer: dragging right goes to higher seeds, dragging down to seed + 100
+            self.drag_by(delta.x(), delta.y())
 
     def mouseReleaseEvent(self, event) -> None:
         if self._drag is not None:

@@ -7,13 +7,15 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox
 
 from explorer.engine.state import MAX_SEED
+from explorer.gui.widgets import WheelNeedsFocus
 
 
-class SeedSpinBox(QAbstractSpinBox):
+class SeedSpinBox(WheelNeedsFocus, QAbstractSpinBox):
     """Integer spin box over 0..``maximum`` (default 2**32-1) with Python ints throughout.
 
     ``valueChanged(object)`` carries a Python int (a Qt ``int`` signal would truncate to 32 bits signed).
-    Stepping past either end wraps, so Left on seed 0 gives 2**32-1 as the seed arithmetic does.
+    Stepping past either end wraps, so Left on seed 0 gives 2**32-1 as the seed arithmetic does. The wheel
+    steps it only while it has focus (see ``WheelNeedsFocus``).
     """
 
     valueChanged = Signal(object)

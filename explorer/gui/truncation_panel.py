@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QSlider, QSpinBox, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from explorer.engine.state import NOISE_MODES, State
 from explorer.gui.seed_spin import SeedSpinBox
-from explorer.gui.widgets import blocked
+from explorer.gui.widgets import ComboBox, DoubleSpinBox, Slider, SpinBox, blocked, show_value
 
 PSI_STEPS = 1000  # psi slider ticks per unit
 
@@ -28,14 +25,14 @@ class TruncationPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
 
-        self.psi = QDoubleSpinBox()
+        self.psi = DoubleSpinBox()
         self.psi.setObjectName("psi")
         self.psi.setRange(-1.0, 2.0)
         self.psi.setSingleStep(0.05)
         self.psi.setDecimals(3)
         self.psi.setValue(1.0)
         self.psi.setToolTip("Truncation psi: 1 = no truncation, 0 = the average image, <0 = the 'opposite'")
-        self.psi_slider = QSlider(Qt.Horizontal)
+        self.psi_slider = Slider(Qt.Horizontal)
         self.psi_slider.setObjectName("psiSlider")
         self.psi_slider.setRange(-PSI_STEPS, 2 * PSI_STEPS)
         self.psi_slider.setValue(PSI_STEPS)
@@ -44,7 +41,7 @@ class TruncationPanel(QWidget):
         psi_row.addWidget(self.psi)
         form.addRow("Psi", psi_row)
 
-        self.cutoff = QSpinBox()
+        self.cutoff = SpinBox()
         self.cutoff.setObjectName("truncCutoff")
         self.cutoff.setToolTip("Truncate only rows below this index (the highest value: all rows)")
         self.cutoff.setRange(0, self.num_ws)
@@ -52,7 +49,7 @@ class TruncationPanel(QWidget):
         self.cutoff.setSuffix(" rows")
         form.addRow("Cutoff", self.cutoff)
 
-        self.noise_mode = QComboBox()
+        self.noise_mode = ComboBox()
         self.noise_mode.setObjectName("noiseMode")
         self.noise_mode.addItems(list(NOISE_MODES))
         self.noise_mode.setToolTip("const: the model's stored noise; random: drawn from the noise seed; none: off")
@@ -62,7 +59,7 @@ class TruncationPanel(QWidget):
         self.noise_seed.setObjectName("noiseSeed")
         form.addRow("Noise seed", self.noise_seed)
 
-        self.noise_strength = QDoubleSpinBox()
+        self.noise_strength = DoubleSpinBox()
         self.noise_strength.setObjectName("noiseStrength")
         self.noise_strength.setRange(0.0, 5.0)
         self.noise_strength.setSingleStep(0.1)
@@ -107,8 +104,8 @@ class TruncationPanel(QWidget):
             lambda s: s.replace(translate=(0.0, 0.0), rotate=0.0), "resetTransform", "Reset transform"))
 
     @staticmethod
-    def _spin(name, lo, hi, step, decimals, tip) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
+    def _spin(name, lo, hi, step, decimals, tip) -> DoubleSpinBox:
+        spin = DoubleSpinBox()
         spin.setObjectName(name)
         spin.setRange(lo, hi)
         spin.setSingleStep(step)
@@ -131,12 +128,12 @@ class TruncationPanel(QWidget):
         widgets = (self.psi, self.psi_slider, self.cutoff, self.noise_mode, self.noise_seed, self.noise_strength,
                    self.translate_x, self.translate_y, self.rotate)
         with blocked(*widgets):
-            self.psi.setValue(state.psi)
+            show_value(self.psi, state.psi)
             self.psi_slider.setValue(round(state.psi * PSI_STEPS))
-            self.cutoff.setValue(self.num_ws if state.cutoff is None else min(state.cutoff, self.num_ws))
+            show_value(self.cutoff, self.num_ws if state.cutoff is None else min(state.cutoff, self.num_ws))
             self.noise_mode.setCurrentText(state.noise_mode)
-            self.noise_seed.setValue(state.noise_seed)
-            self.noise_strength.setValue(state.noise_strength)
-            self.translate_x.setValue(state.translate[0])
-            self.translate_y.setValue(state.translate[1])
-            self.rotate.setValue(state.rotate)
+            show_value(self.noise_seed, state.noise_seed)
+            show_value(self.noise_strength, state.noise_strength)
+            show_value(self.translate_x, state.translate[0])
+            show_value(self.translate_y, state.translate[1])
+            show_value(self.rotate, state.rotate)

@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox
 
 from explorer.gui.canvas import qimage_from_array
 
@@ -21,6 +21,52 @@ def blocked(*widgets):
     finally:
         for b in blockers:
             b.unblock()
+
+
+def show_value(box, value) -> None:
+    """Mirror ``value`` into a spin box unless it already holds it.
+
+    ``setValue`` reformats the text even when the value is unchanged, so writing the state back on every
+    keystroke turned a half-typed "0." into "0.000" and the next digits were lost. A box whose text already
+    means the state's value is being typed into (or already shows it): leave its text alone.
+    """
+    if box.value() != value:
+        box.setValue(value)
+
+
+class WheelNeedsFocus:
+    """Mixin: the wheel changes the control only once it has focus (a click or Tab gives it).
+
+    The docks scroll; with Qt's default (wheel focus) a wheel turn meant to scroll the dock changed whichever
+    box happened to pass under the pointer, e.g. noise mode switched to "none". Unfocused, the event is
+    ignored so it reaches the scroll area around the control.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def wheelEvent(self, event) -> None:
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
+
+class SpinBox(WheelNeedsFocus, QSpinBox):
+    pass
+
+
+class DoubleSpinBox(WheelNeedsFocus, QDoubleSpinBox):
+    pass
+
+
+class ComboBox(WheelNeedsFocus, QComboBox):
+    pass
+
+
+class Slider(WheelNeedsFocus, QSlider):
+    pass
 
 
 class Thumbnail(QLabel):

@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+    QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy,
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -62,11 +62,15 @@ OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODE
 SHORTCUTS_HELP = """<table>
 <tr><td><b>R</b> / <b>Shift+R</b></td><td>random seed A / B</td></tr>
 <tr><td><b>Left</b> / <b>Right</b></td><td>seed A &minus;1 / +1 (while the image has focus: click it)</td></tr>
-<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo</td></tr>
+<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b> or <b>Ctrl+Y</b></td><td>undo / redo</td></tr>
 <tr><td><b>Ctrl+E</b></td><td>export image (auto-numbered PNG with its recipe)</td></tr>
+<tr><td><b>Ctrl+Shift+E</b></td><td>export image as&hellip; (choose the file)</td></tr>
+<tr><td><b>Ctrl+Alt+E</b></td><td>export video&hellip; (render the timeline)</td></tr>
+<tr><td><b>Ctrl+S</b></td><td>save session as&hellip;</td></tr>
 <tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
 <tr><td><b>Ctrl+0</b> / <b>Ctrl+1</b></td><td>zoom to fit / actual pixels</td></tr>
 <tr><td>wheel, drag, double-click</td><td>zoom, pan, fit (on the image)</td></tr>
+<tr><td><b>F1</b></td><td>this list</td></tr>
 </table>"""
 
 
@@ -152,6 +156,10 @@ class MainWindow(QMainWindow):
         self.banner_label = QLabel()
         self.banner_label.setObjectName("errorText")
         self.banner_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # A long message (a path has no spaces to wrap at) must not widen the window and squeeze the docks:
+        # the banner wraps and never asks for more width than it is given.
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         close = QToolButton()
         close.setText("\u2715")
         close.setAutoRaise(True)
