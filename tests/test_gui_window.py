@@ -366,3 +366,18 @@ def test_set_assignments_apply_once_the_model_is_open(qtbot, nvidia_dir, models)
     qtbot.waitUntil(lambda: window.model_info is not None and window.is_current(), timeout=TIMEOUT)
     assert window.state.psi == 0.5 and window.state.mix_weights(window.model_info.num_ws)[1] == 1.0
     assert np.array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(window.state))
+
+
+def test_a_slider_sets_its_parameter_through_the_registry(qtbot, nvidia_dir, models):
+    """Widget -> (address, value) -> registry -> state -> render: the row slider is parameter mix/2."""
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    seen = []
+    window.layers_panel.param.connect(lambda address, value: seen.append((address, value)))
+    window.findChild(QSlider, "layerMix2").setValue(window.findChild(QSlider, "layerMix2").maximum())
+    assert seen == [("mix/2", 1.0)]
+    assert window.state.mix_weights(window.model_info.num_ws)[2] == 1.0
+    assert window.history.stack.undoText().startswith("Row 2 from B")
+    assert np.array_equal(wait_current(qtbot, window), models("sg2-skip-32.pkl").render(window.state))
+    before = window.state
+    window.set_param("psi", 9)  # as a controller might: refused in one line, nothing changed
+    assert window.state == before and window.last_error == "psi: must be within -1..2, got 9"

@@ -20,7 +20,8 @@ from explorer.gui.widgets import ComboBox, Thumbnail, blocked, dice_icon
 
 
 class LatentPanel(QWidget):
-    edit = Signal(object, str, str)  # fn(State) -> State, control name, undo text
+    param = Signal(str, object)  # (registry address, value): one parameter set, see MainWindow.set_param
+    edit = Signal(object, str, str)  # fn(State) -> State, control name, undo text: the seed pad's latents
     gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
@@ -68,8 +69,8 @@ class LatentPanel(QWidget):
         self.set_class_count(0)
         layout.addStretch(1)
 
-        self.seed_a.valueChanged.connect(lambda v: self.edit.emit(lambda s: s.replace(a=Latent(seed=v)), "seedA", f"Seed A {v}"))
-        self.seed_b.valueChanged.connect(lambda v: self.edit.emit(lambda s: s.replace(b=Latent(seed=v)), "seedB", f"Seed B {v}"))
+        self.seed_a.valueChanged.connect(lambda v: self.param.emit("seed_a", v))
+        self.seed_b.valueChanged.connect(lambda v: self.param.emit("seed_b", v))
         self.dice_a.clicked.connect(lambda: self.seed_a.setValue(random_seed()))
         self.dice_b.clicked.connect(lambda: self.seed_b.setValue(random_seed()))
         self.pad.moved.connect(self._pad_moved)
@@ -77,7 +78,7 @@ class LatentPanel(QWidget):
         self.pad.released.connect(self._pad_released)
         self.snap_button.clicked.connect(self.snap)
         self.class_combo.currentIndexChanged.connect(
-            lambda i: i >= 0 and self.edit.emit(lambda s: s.replace(class_idx=i), "classIdx", f"Class {i}"))
+            lambda i: i >= 0 and self.param.emit("class", i))
 
     def _seed_row(self, grid: QGridLayout, row: int, side: str):
         label = QLabel(f"Seed {side}")

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from explorer.engine.layers import GROUPS, StyleRow, rows_in_group
+from explorer.engine.params import OFF
 from explorer.engine.state import State
 from explorer.gui.widgets import DoubleSpinBox, Slider, blocked, show_value
 
@@ -17,7 +18,8 @@ SLIDER_STEPS = 1000
 
 
 class LayersPanel(QWidget):
-    edit = Signal(object, str, str)
+    param = Signal(str, object)  # (registry address, value): one parameter set, see MainWindow.set_param
+    edit = Signal(object, str, str)  # fn(State) -> State, control name, undo text: several rows at once
     gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
@@ -117,16 +119,12 @@ class LayersPanel(QWidget):
         marker.setObjectName(f"layerPsiMarker{i}")
         marker.setStyleSheet("color: #e0b050;")
         marker.hide()
-        slider.valueChanged.connect(lambda v, i=i: self.edit.emit(
-            lambda s: s.with_mix(len(self.rows), [i], v / SLIDER_STEPS), f"layerMix{i}", f"Mix row {i}"))
+        slider.valueChanged.connect(lambda v, i=i: self.param.emit(f"mix/{i}", v / SLIDER_STEPS))
         slider.sliderPressed.connect(self.gestureStarted.emit)
         slider.sliderReleased.connect(self.gestureEnded.emit)
         check.toggled.connect(spin.setEnabled)  # at once: the state round trip leaves a ticked box alone
-        check.toggled.connect(lambda on, i=i: self.edit.emit(
-            lambda s: self._with_row_psi(s, i, self.psi_spins[i].value() if on else None), f"layerPsiOn{i}",
-            f"Row {i} psi {'on' if on else 'off'}"))
-        spin.valueChanged.connect(lambda v, i=i: self.edit.emit(
-            lambda s: self._with_row_psi(s, i, v), f"layerPsi{i}", f"Row {i} psi"))
+        check.toggled.connect(lambda on, i=i: self.param.emit(f"psi/{i}", self.psi_spins[i].value() if on else OFF))
+        spin.valueChanged.connect(lambda v, i=i: self.param.emit(f"psi/{i}", v))
         for col, w in enumerate((label, slider, value, check, spin)):
             grid.addWidget(w, line, col)
         grid.addWidget(marker, line, 3, 1, 2)  # where the advanced column is when it is shown
@@ -135,12 +133,6 @@ class LayersPanel(QWidget):
         self.psi_checks.append(check)
         self.psi_spins.append(spin)
         self.psi_markers.append(marker)
-
-    def _with_row_psi(self, state: State, i: int, psi: float | None) -> State:
-        n = len(self.rows)
-        values = [state.layer_psi[k] if k < len(state.layer_psi) else None for k in range(n)]
-        values[i] = psi
-        return state.replace(layer_psi=tuple(values))
 
     def _show_advanced(self, on: bool) -> None:
         for w in self.psi_checks + self.psi_spins:

@@ -13,7 +13,8 @@ PSI_STEPS = 1000  # psi slider ticks per unit
 
 
 class TruncationPanel(QWidget):
-    edit = Signal(object, str, str)
+    param = Signal(str, object)  # (registry address, value): one parameter set, see MainWindow.set_param
+    edit = Signal(object, str, str)  # fn(State) -> State, control name, undo text: several fields at once
     gestureStarted = Signal()  # a slider / the pad is pressed: changes until gestureEnded are one undo step
     gestureEnded = Signal()
 
@@ -86,20 +87,11 @@ class TruncationPanel(QWidget):
         self.psi_slider.valueChanged.connect(lambda v: self.psi.setValue(v / PSI_STEPS))
         self.psi_slider.sliderPressed.connect(self.gestureStarted.emit)
         self.psi_slider.sliderReleased.connect(self.gestureEnded.emit)
-        self.cutoff.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(cutoff=None if v >= self.num_ws else v), "truncCutoff", "Truncation cutoff"))
-        self.noise_mode.currentTextChanged.connect(lambda t: self.edit.emit(
-            lambda s: s.replace(noise_mode=t), "noiseMode", f"Noise {t}"))
-        self.noise_seed.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(noise_seed=v), "noiseSeed", "Noise seed"))
-        self.noise_strength.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(noise_strength=v), "noiseStrength", "Noise strength"))
-        self.translate_x.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(translate=(v, s.translate[1])), "translateX", "Translate x"))
-        self.translate_y.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(translate=(s.translate[0], v)), "translateY", "Translate y"))
-        self.rotate.valueChanged.connect(lambda v: self.edit.emit(
-            lambda s: s.replace(rotate=v), "rotate", "Rotate"))
+        for widget, address in ((self.cutoff, "trunc_cutoff"), (self.noise_seed, "noise/seed"),
+                                (self.noise_strength, "noise/strength"), (self.translate_x, "translate/x"),
+                                (self.translate_y, "translate/y"), (self.rotate, "rotate")):
+            widget.valueChanged.connect(lambda v, address=address: self.param.emit(address, v))
+        self.noise_mode.currentTextChanged.connect(lambda t: self.param.emit("noise/mode", t))
         self.reset_transform.clicked.connect(lambda: self.edit.emit(
             lambda s: s.replace(translate=(0.0, 0.0), rotate=0.0), "resetTransform", "Reset transform"))
 
@@ -116,7 +108,7 @@ class TruncationPanel(QWidget):
     def _psi_edited(self, v: float) -> None:
         with blocked(self.psi_slider):
             self.psi_slider.setValue(round(v * PSI_STEPS))
-        self.edit.emit(lambda s: s.replace(psi=v), "psi", "Truncation psi")
+        self.param.emit("psi", v)
 
     def set_model(self, num_ws: int, has_input_transform: bool) -> None:
         self.num_ws = num_ws

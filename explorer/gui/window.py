@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.latent_dock, self.layers_dock], [330, 360], Qt.Horizontal)
         self.resizeDocks([self.latent_dock, self.truncation_dock], [390, 420], Qt.Vertical)
         for panel in (self.latent_panel, self.layers_panel, self.truncation_panel):
+            panel.param.connect(self.set_param)
             panel.edit.connect(self._on_edit)
             panel.gestureStarted.connect(self.history.begin_gesture)
             panel.gestureEnded.connect(self.history.end_gesture)
@@ -382,7 +383,8 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             self._sync_widgets()
             return
-        self.set_state(new, registry[address].label, address)
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        self.set_state(new, f"{registry[address].label} {shown}", address)
 
     def _on_edit(self, fn: Callable[[State], State], control: str, text: str) -> None:
         try:
