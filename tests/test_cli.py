@@ -167,3 +167,17 @@ def test_output_into_a_closed_pipe_stops_quietly():
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) in (0, 141)
     assert stderr == ""
+
+
+def test_mix_styles_by_group_name_are_the_windows_groups(tmp_path):
+    from explorer.cli import main
+    from explorer.engine.layers import rows_in_group, style_rows
+    from explorer.engine.recipe import read_recipe
+    from explorer.formats import BUNDLED_MODEL, load_model
+
+    g = load_model(BUNDLED_MODEL).generator
+    assert main(["mix", "--rows", "1", "--cols", "2", "--styles", "coarse+fine", "--outdir", str(tmp_path)]) == 0
+    rows = style_rows(g.layer_infos(), g.num_ws)
+    expected = sorted(rows_in_group(rows, "coarse") + rows_in_group(rows, "fine"))
+    mix = read_recipe(tmp_path / "1-2.png").state.mix_weights(g.num_ws)
+    assert [i for i, m in enumerate(mix) if m == 1.0] == expected

@@ -72,3 +72,14 @@ def test_session_round_trip_keeps_unknown_parts(tmp_path):
     broken.write_text(json.dumps({"version": 99, "state": {}}))
     with pytest.raises(StateError, match="broken.json"):
         load_session(broken)
+
+
+@pytest.mark.parametrize("resolution,num_ws,expected", [
+    (64, 10, {"coarse": [4, 8], "middle": [16, 32], "fine": [64]}),  # the bundled model: rows 0-2 / 3-6 / 7-9
+    (128, 12, {"coarse": [4, 8], "middle": [16, 32], "fine": [64, 128]}),
+    (32, 8, {"coarse": [4], "middle": [8], "fine": [16, 32]}),
+])
+def test_small_models_get_every_group_on_their_own_ladder(resolution, num_ws, expected):
+    rows = style_rows(sg2_layer_infos(resolution), num_ws)
+    by_group = {g: sorted({rows[i].resolution for i in rows_in_group(rows, g)}) for g in ("coarse", "middle", "fine")}
+    assert by_group == expected

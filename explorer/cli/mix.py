@@ -13,6 +13,7 @@ import numpy as np
 
 from explorer.cli.common import add_device_arg, add_network_arg, check_writable, parse_int_list, pick_device, resolve_network
 from explorer.engine.images import tile, to_uint8
+from explorer.engine.layers import GROUPS, rows_in_group, style_rows
 from explorer.engine.recipe import recipe_for, write_png
 from explorer.engine.render import Renderer
 from explorer.engine.state import NOISE_MODES, Latent, State
@@ -25,7 +26,9 @@ def add_parser(subparsers) -> None:
     add_network_arg(parser)
     parser.add_argument("--rows", required=True, help="row seeds (take all but --styles from these)")
     parser.add_argument("--cols", required=True, help="column seeds (give the --styles rows)")
-    parser.add_argument("--styles", default="0-6", help="W+ rows taken from the column seed (default 0-6)")
+    parser.add_argument("--styles", default="0-6",
+                        help="W+ rows taken from the column seed: a list like 0-6 or a group coarse, middle, fine "
+                             "or a sum like coarse+middle, as the window groups them (default 0-6)")
     parser.add_argument("--trunc", type=float, default=1.0, help="truncation psi (default 1)")
     parser.add_argument("--class", dest="class_idx", type=int, default=0, help="class for conditional models")
     parser.add_argument("--noise-mode", choices=NOISE_MODES, default="const", help="noise inputs (default const)")
@@ -40,11 +43,23 @@ def mix_state(row_seed: int, col_seed: int, styles: list[int], num_ws: int, base
     return base.replace(a=Latent(seed=row_seed), b=Latent(seed=col_seed)).with_mix(num_ws, styles, 1.0)
 
 
+def parse_styles(text: str, generator) -> list[int]:
+    """``--styles``: row numbers ('0-6'), or the window's groups by name ('coarse', 'coarse+middle')."""
+    names = [part.strip().lower() for part in text.split("+")]
+    if not all(name in GROUPS for name in names):
+        return parse_int_list(text, "style row", 0, generator.num_ws - 1)
+    rows = style_rows(generator.layer_infos(), generator.num_ws)
+    picked = sorted({i for name in names for i in rows_in_group(rows, name)})
+    if not picked:
+        raise UsageError(f"--styles {text}: this model has no {text} rows")
+    return picked
+
+
 def run(args) -> int:
     rows, cols = parse_int_list(args.rows), parse_int_list(args.cols)
     model = load_model(resolve_network(args.network), pick_device(args.device))
     g = model.generator
-    styles = parse_int_list(args.styles, "style row", 0, g.num_ws - 1)
+    styles = parse_styles(args.styles, g)
     if g.c_dim and not 0 <= args.class_idx < g.c_dim:
         raise UsageError(f"--class {args.class_idx} is out of range 0..{g.c_dim - 1}")
     base = State(psi=args.trunc, noise_mode=args.noise_mode, class_idx=args.class_idx)

@@ -4,9 +4,11 @@ Qt-free so that the CLI (``explorer mix --coarse-from-b``, ``explorer info``) ca
 the window's "Style layers" panel.
 
 Grouping rule. Karras et al. call 4-8 px "coarse", 16-32 px "middle" and 64-1024 px "fine" for a 1024 px
-model. We scale that to any model by the position of a row's resolution on the model's log2 resolution
-range: t = (log2 r - log2 r_min) / (log2 r_max - log2 r_min); coarse for t < 1/4, middle for t < 1/2, fine
-beyond. For 1024 (4 .. 1024) this gives exactly the paper's split; for a 32 px model it gives 4 | 8 | 16-32.
+model: of its nine resolution levels (4, 8, ..., 1024) the first two are coarse, the next two middle and
+the rest fine. Any model is split the same way on its own ladder of n levels: coarse and middle get
+ceil(2n/9) levels each and fine the rest, and every group keeps at least one level where n allows. So
+1024, 512, 256 and 128 px models keep the paper's 4-8 / 16-32 / 64+ split, a 64 px model gets 4-8 / 16-32 /
+64 (rows 0-2 / 3-6 / 7-9 for the bundled model), a 32 px model 4 / 8 / 16-32.
 StyleGAN3 rows use each layer's sampling rate (its resolution without the margin) when known.
 """
 
@@ -42,12 +44,15 @@ def _main_layers(infos) -> tuple[str, ...]:
 
 
 def group_of(resolution: int, r_min: int, r_max: int) -> str:
-    if r_max <= r_min:
+    """The group of a row driving ``resolution`` on a model whose rows span r_min..r_max (see the module)."""
+    levels = round(math.log2(r_max) - math.log2(r_min)) + 1
+    level = round(math.log2(resolution) - math.log2(r_min))
+    share = math.ceil(2 * levels / 9)
+    coarse = min(share, max(levels - 1, 1))
+    middle = min(share, max(levels - coarse - 1, 0))
+    if level < coarse:
         return "coarse"
-    t = (math.log2(resolution) - math.log2(r_min)) / (math.log2(r_max) - math.log2(r_min))
-    if t < 0.25 - 1e-9:
-        return "coarse"
-    if t < 0.5 - 1e-9:
+    if level < coarse + middle:
         return "middle"
     return "fine"
 
