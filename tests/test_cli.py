@@ -170,7 +170,6 @@ def test_output_into_a_closed_pipe_stops_quietly():
 
 
 def test_mix_styles_by_group_name_are_the_windows_groups(tmp_path):
-    from explorer.cli import main
     from explorer.engine.layers import rows_in_group, style_rows
     from explorer.engine.recipe import read_recipe
     from explorer.formats import BUNDLED_MODEL, load_model
@@ -181,3 +180,18 @@ def test_mix_styles_by_group_name_are_the_windows_groups(tmp_path):
     expected = sorted(rows_in_group(rows, "coarse") + rows_in_group(rows, "fine"))
     mix = read_recipe(tmp_path / "1-2.png").state.mix_weights(g.num_ws)
     assert [i for i, m in enumerate(mix) if m == 1.0] == expected
+
+
+def test_a_usage_mistake_is_one_line_pointing_to_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "--seeds"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "explorer generate: error: argument --seeds: expected one argument (see explorer generate --help)"
+
+
+def test_an_object_array_w_plus_is_refused_without_numpys_pickle_advice(tmp_path, capsys):
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert main(["generate", "--projected-w", str(tmp_path / "obj.npy"), "--outdir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "holds Python objects" in err and "allow_pickle" not in err

@@ -20,13 +20,21 @@ from explorer.errors import ExplorerError
 COMMANDS = ("gui", "info", "params", "generate", "mix", "convert", "bench", "monitor", "video", "dataset", "train")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes as one line pointing to --help, not argparse's usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="explorer",
-        description="Explore StyleGAN models: with no command, opens the window on the bundled model.",
+        description="Explore StyleGAN models: with no command, opens the window where you left off "
+                    "(the last session's model and state), or on the bundled model the first time.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         importlib.import_module(f"explorer.cli.{name}").add_parser(subparsers)
     return parser

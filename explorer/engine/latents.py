@@ -199,7 +199,11 @@ def load_wplus_file(path: str | Path) -> np.ndarray:
         raise
     except FileNotFoundError:
         raise StateError(path, "file not found") from None
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
+        if "pickle" in str(exc):  # numpy's advice to allow pickles is exactly what we must not do
+            raise StateError(path, "holds Python objects, refused (a W+ file is a plain float array)") from None
+        raise StateError(path, f"not a readable .npy/.npz W+ file ({exc})") from None
+    except OSError as exc:
         raise StateError(path, f"not a readable .npy/.npz W+ file ({exc})") from None
     if w.ndim == 2:
         w = w[None]
