@@ -381,3 +381,16 @@ def test_a_slider_sets_its_parameter_through_the_registry(qtbot, nvidia_dir, mod
     before = window.state
     window.set_param("psi", 9)  # as a controller might: refused in one line, nothing changed
     assert window.state == before and window.last_error == "psi: must be within -1..2, got 9"
+
+
+def test_a_slow_render_says_rendering_and_dims_the_stale_image(qtbot, nvidia_dir):
+    import time
+
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.worker.request_render = lambda *args, **kwargs: None  # a render that never comes back
+    window.findChild(SeedSpinBox, "seedA").setValue(9)
+    assert not window.is_current()
+    window._render_pending_since = time.monotonic() - 3.0  # as if asked for three seconds ago
+    window._update_fps()
+    assert window.fps_label.text() == "rendering\u2026" and window.render_label.text().startswith("rendering 3.")
+    assert window.canvas._stale

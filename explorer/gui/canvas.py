@@ -53,6 +53,7 @@ class Canvas(QWidget):
         self._pan = QPointF(0, 0)  # offset of the image centre from the widget centre, logical pixels
         self._drag_from: QPointF | None = None
         self._message = ""
+        self._stale = False
         self._scaled: QImage | None = None  # the image at its drawn size, device pixels
         self._scaled_key = None
         self.images_shown = 0
@@ -65,9 +66,11 @@ class Canvas(QWidget):
         self.images_shown += 1
         self.update()
 
-    def clear_image(self) -> None:
-        self._array, self._qimage, self._scaled_key = None, None, None
-        self.update()
+    def set_stale(self, stale: bool) -> None:
+        """Dim the image while a newer one is being rendered (slow models take seconds per frame)."""
+        if stale != self._stale:
+            self._stale = stale
+            self.update()
 
     def image_array(self) -> np.ndarray | None:
         """The image on screen as [H, W, C] uint8 (None before the first render)."""
@@ -125,6 +128,8 @@ class Canvas(QWidget):
             else:  # zoomed far in: let the painter scale only what is visible
                 painter.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom() < 1)
                 painter.drawImage(target, self._qimage)
+            if self._stale:  # the state changed and its image is not back yet: say so by dimming
+                painter.fillRect(target, QColor(0, 0, 0, 110))
         if self._message:
             font = QFont(self.font())
             font.setPointSizeF(font.pointSizeF() * 1.3)

@@ -80,6 +80,11 @@ class Thumbnail(QLabel):
         self.setStyleSheet("background: #18181a; border: 1px solid #444;")
         self.array: np.ndarray | None = None
 
+    def clear(self) -> None:
+        """Show nothing (a model switch: the old model's preview would be a lie)."""
+        self.array = None
+        super().clear()
+
     def set_array(self, array: np.ndarray) -> None:
         self.array = array
         dpr = self.devicePixelRatioF()

@@ -54,6 +54,7 @@ from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
+SLOW_RENDER_S = 0.5  # a render pending longer than this is shown as "rendering… N s" over a dimmed image
 MODEL_FILTER = "Models (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES) + ")"
 OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES)
                + " *.png *.json *.npz *.npy);;" + MODEL_FILTER + ";;Exported images (*.png);;Sessions (*.json)"
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.export_scale = 1
         self._seq = 0
         self._pending_after_load: State | None = None
+        self._render_pending_since: float | None = None  # when the state that is not on screen yet was asked for
         self._pending_assignments: list[str] = []  # ADDRESS=VALUE from the command line, for the first model
         self._loading_path: str | None = None
         self._thumb_requests: dict[str, State] = {}
@@ -420,6 +422,8 @@ class MainWindow(QMainWindow):
         if self.model_info is None:
             return
         self._seq += 1
+        if self._render_pending_since is None:
+            self._render_pending_since = time.monotonic()
         self.worker.request_render(self.state, self._seq)
         for key, thumb in (("thumbA", self.state.replace(mix=())),
                            ("thumbB", self.state.replace(a=self.state.b, mix=()))):
@@ -452,6 +456,9 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.canvas.set_image(result.image, result.qimage)
         self.canvas.set_message("")
+        if self.is_current():
+            self._render_pending_since = None
+            self.canvas.set_stale(False)
         if self.stack.currentWidget() is not self.canvas:  # the first image: keys go to it (arrow keys)
             self.stack.setCurrentWidget(self.canvas)
             if self.focusWidget() is None or self.welcome.isAncestorOf(self.focusWidget()):
@@ -461,7 +468,14 @@ class MainWindow(QMainWindow):
         self.imageShown.emit(result)
 
     def _update_fps(self) -> None:
+        """Twice a second: frames per second, or, while a slow render is pending, how long it has taken."""
         now = time.monotonic()
+        pending = self._render_pending_since
+        if pending is not None and now - pending >= SLOW_RENDER_S and self.model_info is not None:
+            self.fps_label.setText("rendering\u2026")
+            self.render_label.setText(f"rendering {now - pending:.1f} s")
+            self.canvas.set_stale(True)
+            return
         recent = [t for t in self._frame_times if now - t <= 1.0]
         self.fps_label.setText(f"{len(recent)} fps" if recent else "idle")
 
@@ -499,7 +513,10 @@ class MainWindow(QMainWindow):
         self._loading_path = None
         self._thumb_requests.clear()
         self._thumb_shown.clear()
+        self.latent_panel.thumb_a.clear()
+        self.latent_panel.thumb_b.clear()
         self.last_result = None
+        self._render_pending_since = None
         prefs.add_recent_file(info.path)
         rows = style_rows(info.layer_infos, info.num_ws)
         self.layers_panel.set_rows(rows)
