@@ -394,3 +394,17 @@ def test_a_slow_render_says_rendering_and_dims_the_stale_image(qtbot, nvidia_dir
     window._update_fps()
     assert window.fps_label.text() == "rendering\u2026" and window.render_label.text().startswith("rendering 3.")
     assert window.canvas._stale
+
+
+def test_after_a_model_switch_every_widget_shows_the_state_that_renders(qtbot, nvidia_dir, models):
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.set_param("mix/1", 1.0)
+    window.set_param("psi", 0.6)
+    mixed = window.state
+    window.open_model(nvidia_dir / "sg2-cond-32.pkl")
+    qtbot.waitUntil(lambda: window.model_info.path.name == "sg2-cond-32.pkl" and window.is_current(), timeout=TIMEOUT)
+    assert window.state.mix_weights(window.model_info.num_ws)[1] == 1.0 and window.state.psi == 0.6
+    assert window.findChild(QSlider, "layerMix1").value() == window.findChild(QSlider, "layerMix1").maximum()
+    assert window.findChild(QDoubleSpinBox, "psi").value() == pytest.approx(0.6)
+    assert mixed.mix == window.state.mix[:len(mixed.mix)]
+    assert np.array_equal(wait_current(qtbot, window), models("sg2-cond-32.pkl").render(window.state))

@@ -538,7 +538,9 @@ class MainWindow(QMainWindow):
                 state = apply_assignments(state, info, assignments)
             except ExplorerError as exc:
                 self.show_error(str(exc))
-        self._apply_state(state)
+        self.state = state
+        self._sync_widgets()  # every panel: set_rows / set_model above reset their widgets to defaults
+        self._request_render()
         self.canvas.set_message("Rendering\u2026")
         if self.stack.currentWidget() is self.welcome:
             for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
