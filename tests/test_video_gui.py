@@ -126,8 +126,10 @@ def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
     qtbot.addWidget(dialog)
     dialog.format.setCurrentIndex(dialog.format.findData("png"))
     dialog.path.setText(str(tmp_path / "frames"))
+    window.show_error("an earlier export failed")  # a later success takes the stale banner away
     with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT):
         dialog.start()
+    assert window.banner.isHidden()
     frames = sorted((tmp_path / "frames").iterdir())
     assert len(frames) == 5
     np.testing.assert_array_equal(np.asarray(Image.open(frames[0])), reference.render(State(a=Latent(seed=1))))

@@ -226,6 +226,7 @@ class VideoExportDialog(QDialog):
         self.result = result
         notes = "; ".join(result.notes)
         self.status.setText(f"Saved {result.path} ({result.frames} frames)" + (f"; {notes}" if notes else ""))
+        self.window_.clear_error()  # an earlier failed attempt's banner no longer holds
         self.window_.statusBar().showMessage(f"Saved {result.path}", 8000)
         self.exportFinished.emit(str(result.path))
 
