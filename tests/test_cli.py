@@ -195,3 +195,11 @@ def test_an_object_array_w_plus_is_refused_without_numpys_pickle_advice(tmp_path
     assert main(["generate", "--projected-w", str(tmp_path / "obj.npy"), "--outdir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "holds Python objects" in err and "allow_pickle" not in err
+
+
+def test_gui_screenshot_never_overwrites_silently(tmp_path, capsys):
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"keep me")
+    assert main(["gui", "--screenshot", str(shot)]) == 2
+    assert "already exists (use --force to overwrite)" in capsys.readouterr().err
+    assert shot.read_bytes() == b"keep me"

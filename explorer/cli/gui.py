@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from explorer.cli.common import check_writable
 from explorer.errors import UsageError
 
 
@@ -17,6 +18,7 @@ def add_parser(subparsers) -> None:
                               description="Open the explorer window, optionally on a model file.")
     p.add_argument("network", nargs="?", help="model file or training-run folder (default: bundled or last model)")
     p.add_argument("--screenshot", metavar="PATH", help="save a PNG of the window with its first image and exit")
+    p.add_argument("--force", action="store_true", help="with --screenshot: overwrite an existing PNG")
     p.add_argument("--state", metavar="FILE.json", help="state or session JSON to show (with --screenshot)")
     p.add_argument("--set", dest="set", action="append", default=[], metavar="ADDRESS=VALUE",
                    help="set a parameter once the model is open, e.g. psi=0.5 (repeatable; `explorer params`)")
@@ -50,6 +52,7 @@ def run(args) -> int:
         out = Path(args.screenshot)
         if not out.parent.exists():
             raise UsageError(f"{out.parent}: folder does not exist")
+        check_writable(out, args.force)
         if args.state:
             from explorer.engine.session import load_session
 
