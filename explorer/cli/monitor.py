@@ -65,6 +65,8 @@ def run(args) -> int:
     try:
         window.resize(*size)
         save_screenshot(window, shot)
+    except OSError as exc:  # a full disk, say: the atomic write left no temporary file and no half PNG
+        raise UsageError(f"{shot.name}: cannot write the screenshot ({exc.strerror or exc})") from None
     finally:
         qInstallMessageHandler(previous)
         window.monitor.stop_polling()

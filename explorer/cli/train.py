@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from explorer.train.configs import CONFIGS
+from explorer.train.dataset import TRANSFORMS
 
 
 def add_parser(subparsers) -> None:
@@ -45,6 +46,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=int, help="data loader processes (default 3 on GPU, 0 on CPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: cuda if available")
     parser.add_argument("--resolution", type=int, help="train at this size (default: the dataset's image size)")
+    parser.add_argument("--transform", choices=TRANSFORMS, default="center-crop",
+                        help="how images that are not RESOLUTION square are fitted (default center-crop)")
     parser.add_argument("--metrics", default="", help="comma list, e.g. fid50k_full,kid50k_full (needs --feature-net)")
     parser.add_argument("--feature-net", type=Path,
                         help="TorchScript feature network for metrics, e.g. NVIDIA's inception-2015-12-05.pt "
@@ -69,7 +72,7 @@ def run(args) -> int:
         p=args.p, cond=args.cond, resume=args.resume, seed=args.seed, workers=args.workers, device=args.device,
         metrics=metrics if metrics or args.resume is None else None, feature_net=args.feature_net,
         resolution=args.resolution, desc=args.desc, glr=args.glr, dlr=args.dlr, mbstd_group=args.mbstd_group,
-        threads=args.threads, fine_tune=args.fine_tune,
+        threads=args.threads, fine_tune=args.fine_tune, transform=args.transform,
     )
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from rank 0 only
         print(f"run directory: {run_dir}")

@@ -44,7 +44,10 @@ from explorer.train.metrics import MetricRunner, parse_metric
 from explorer.train.networks_d import build_discriminator
 from explorer.train.run_dir import (
     RunLog, append_stats, clear_stop_request, grid_indices, grid_size, make_run_dir, save_grid,
-    stop_requested, write_json,
+    stop_requested, write_json, writing,
+)
+from explorer.train.run_layout import (
+    FAKES_INIT_FILE, FINISHED_FILE, OPTIONS_FILE, PID_FILE, REALS_FILE, STATS_FILE, fakes_name, remove_partial_files,
 )
 from explorer.train.stats import Stats
 
@@ -97,6 +100,7 @@ def train(
     mbstd_group: int | None = None,
     threads: int | None = None,
     fine_tune: bool = False,
+    transform: str = "center-crop",
 ) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
 
@@ -126,6 +130,9 @@ def train(
         raise UsageError(f"--mbstd-group {mbstd_group}: the group must hold at least 1 image")
     for name in metrics or []:
         parse_metric(name)
+    outdir = Path(outdir).expanduser()
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"{outdir.name}: --outdir is a file, not a folder for run directories")
     data = Path(data).expanduser()
     if not data.exists():
         raise DatasetError(data, "training data not found (give a dataset .zip or a folder of images)")
@@ -135,6 +142,7 @@ def train(
     resume_state = None
     resume_snapshot = None
     if resume is not None:
+        _clean_stopped_run(Path(resume).expanduser())
         resume_snapshot, resume_file = snapshot.find_resume_point(Path(resume), weights_only=fine_tune)
         if resume_file is not None:
             resume_state = snapshot.load_resume_state(resume_file)
@@ -148,7 +156,9 @@ def train(
         options["snap"] = int(snap) if snap is not None else options["snap"]
         options["workers"] = workers if workers is not None else options["workers"]
         options["metrics"] = list(metrics) if metrics is not None else options["metrics"]
-        options["feature_net"] = str(feature_net) if feature_net else options.get("feature_net")
+        # Loading TorchScript runs code: the feature network only ever comes from this command line,
+        # never from a (possibly hostile) file; without one the run's metrics are skipped with a note.
+        options["feature_net"] = str(feature_net) if feature_net else None
         options["training_set_kwargs"]["path"] = str(data)
         options["device"] = device
         options["threads"] = threads
@@ -161,7 +171,7 @@ def train(
     else:
         options = _new_options(
             data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-            device, metrics, feature_net, resolution, glr, dlr, mbstd_group,
+            device, metrics, feature_net, resolution, glr, dlr, mbstd_group, transform,
         )
         options["threads"] = threads
         if resume_snapshot is not None:
@@ -172,18 +182,23 @@ def train(
 
     is_main = torchrun is None or torchrun[0] == 0
     if is_main:
-        run_dir = make_run_dir(outdir, desc or _describe(options, data))
+        try:
+            run_dir = make_run_dir(outdir, desc or _describe(options, data))
+        except OSError as exc:
+            raise UsageError(f"{outdir.name}: cannot make a run directory there ({exc.strerror or exc})") from None
         options["run_dir"] = str(run_dir)
-        write_json(run_dir / "training_options.json", options)
+        with writing(run_dir, OPTIONS_FILE):
+            write_json(run_dir / OPTIONS_FILE, options)
         print(f"training run directory: {run_dir}", flush=True)
     if torchrun is not None:
         options = distributed.broadcast_object(options if is_main else None, torchrun[0])
         run_dir = Path(options["run_dir"])
     # Watchers (the GUI monitor) tell a live run from a dead one by this pid; a SIGKILL leaves the file
     # behind, but with a pid that is no longer alive.
-    pid_file = run_dir / "train.pid"
+    pid_file = run_dir / PID_FILE
     if is_main:
-        pid_file.write_text(str(os.getpid()))
+        with writing(run_dir, PID_FILE):
+            pid_file.write_text(str(os.getpid()))
     try:
         distributed.launch(_worker, options["num_gpus"], device, options)
     finally:
@@ -192,10 +207,23 @@ def train(
     return run_dir
 
 
+def _clean_stopped_run(resume: Path) -> None:
+    """A killed run leaves its writers' ``.part`` files behind; remove them when that run is resumed
+    (never from a folder whose trainer is still alive: its ``.part`` is the snapshot being written)."""
+    from explorer.train.run_reader import pid_alive, read_pid
+
+    run_dir = resume if resume.is_dir() else resume.parent
+    pid = read_pid(run_dir) if run_dir.is_dir() else None
+    if run_dir.is_dir() and (pid is None or not pid_alive(pid)):
+        for name in remove_partial_files(run_dir):
+            print(f"removed {name} (left by a run that was killed mid-write)")
+
+
 def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-                 device, metrics, feature_net, resolution, glr, dlr, mbstd_group) -> dict:
+                 device, metrics, feature_net, resolution, glr, dlr, mbstd_group, transform="center-crop") -> dict:
     spec = configs.get_cfg(cfg)
-    dataset = ImageDataset(data, resolution=resolution, use_labels=cond, xflip=mirror, cache=False)
+    dataset = ImageDataset(data, resolution=resolution, use_labels=cond, xflip=mirror, cache=False,
+                           transform=transform)
     batch = int(batch or spec.batch)
     if batch < 1 or batch % gpus:
         raise UsageError(f"--batch {batch} must be a positive multiple of --gpus {gpus}")
@@ -333,6 +361,20 @@ class _StopSignal:
         return False
 
 
+def _load_optimizer(opt: torch.optim.Optimizer, saved: dict, path: Path) -> None:
+    """Adam's state from a resume file; a damaged one (wrong layout, or moments that do not match the
+    parameters' shapes, which Adam would only notice at its next step) is a one-line error."""
+    try:
+        opt.load_state_dict(saved)
+    except Exception as exc:
+        raise snapshot.unusable_state(path, f"optimiser state: {type(exc).__name__}") from None
+    for group in opt.param_groups:
+        for param in group["params"]:
+            for value in opt.state.get(param, {}).values():
+                if isinstance(value, torch.Tensor) and value.dim() and value.shape != param.shape:
+                    raise snapshot.unusable_state(path, "optimiser moments do not match the networks")
+
+
 def _ignore_sigint(_worker_id: int) -> None:
     """Data-loader workers leave Ctrl-C to the trainer, which stops gracefully (they would just die)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -374,7 +416,8 @@ class TrainingLoop:
         torch.manual_seed(seed)
 
         ts = o["training_set_kwargs"]
-        self.dataset = ImageDataset(ts["path"], resolution=ts["resolution"], use_labels=ts["use_labels"], xflip=ts["xflip"])
+        self.dataset = ImageDataset(ts["path"], resolution=ts["resolution"], use_labels=ts["use_labels"], xflip=ts["xflip"],
+                                    transform=ts.get("transform", "center-crop"))
         G_cfg = {k: v for k, v in o["G_kwargs"].items() if k != "class_name"}
         D_cfg = {k: v for k, v in o["D_kwargs"].items() if k != "class_name"}
         self.G_cfg, self.D_cfg = G_cfg, D_cfg
@@ -450,7 +493,7 @@ class TrainingLoop:
         self.batch_idx = int(state["batch_idx"])
         self.total_time_before = float(state.get("total_time", 0.0))
         for name, opt in self.optimizers.items():
-            opt.load_state_dict(state["opt"][name])
+            _load_optimizer(opt, state["opt"][name], path)
         if self.augment_pipe is not None:
             self.augment_pipe.p.fill_(float(state["augment_p"]))
         if self.ada is not None:
@@ -483,8 +526,9 @@ class TrainingLoop:
         self.grid_c = torch.from_numpy(np.stack([self.dataset.label(i) for i in idx])).float()
         if self.dist.is_main:
             reals = np.stack([self.dataset[i][0] for i in idx])
-            save_grid(reals, self.run_dir / "reals.png", self.grid)
-            self._save_fakes(self.run_dir / "fakes_init.png")
+            with writing(self.run_dir, "the image grids"):
+                save_grid(reals, self.run_dir / REALS_FILE, self.grid)
+                self._save_fakes(self.run_dir / FAKES_INIT_FILE)
 
     def _save_fakes(self, path: Path):
         images = []
@@ -520,8 +564,9 @@ class TrainingLoop:
                 "dataset": Path(o["training_set_kwargs"]["path"]).name,
             }
             networks = {"G_ema": (self.G_cfg, self.G_ema), "G": (self.G_cfg, self.G), "D": (self.D_cfg, self.D)}
-            snap_path = snapshot.save_snapshot(self.run_dir, self.cur_nimg, networks, extra)
-            self._save_fakes(self.run_dir / f"fakes{self.cur_nimg // 1000:06d}.png")
+            with writing(self.run_dir, "a snapshot"):
+                snap_path = snapshot.save_snapshot(self.run_dir, self.cur_nimg, networks, extra)
+                self._save_fakes(self.run_dir / fakes_name(self.cur_nimg))
             state = {
                 "snapshot": snap_path.name,
                 "cur_nimg": self.cur_nimg,
@@ -537,9 +582,11 @@ class TrainingLoop:
                 "total_time": total_time,
                 "options": json.dumps(o),
             }
-            snapshot.save_resume_state(self.run_dir, self.cur_nimg, state)
+            with writing(self.run_dir, "the resume state"):
+                snapshot.save_resume_state(self.run_dir, self.cur_nimg, state)
             if self.metric_runner is not None:
-                self.metric_runner.run(self.G_ema, self.run_dir, snap_path.name, dist.world_size)
+                with writing(self.run_dir, "a metric result"):
+                    self.metric_runner.run(self.G_ema, self.run_dir, snap_path.name, dist.world_size)
         dist.barrier()
 
     # ------------------------------------------------------------------------------------ run
@@ -612,7 +659,8 @@ class TrainingLoop:
                 for key, value in scalars.items():
                     line[key] = {"num": 1, "mean": float(value), "std": 0.0}
                 if dist.is_main:
-                    append_stats(self.run_dir, line)
+                    with writing(self.run_dir, STATS_FILE):
+                        append_stats(self.run_dir, line)
                     g = line.get("Loss/G/loss", {}).get("mean", float("nan"))
                     d = line.get("Loss/D/loss", {}).get("mean", float("nan"))
                     self.log(f"tick {self.cur_tick:<5d} kimg {self.cur_nimg / 1000:<8.3f} time {total_time:<8.1f} "
@@ -634,7 +682,8 @@ class TrainingLoop:
                 clear_stop_request(self.run_dir)
                 self.log(f"stopped on request at kimg {self.cur_nimg / 1000:.3f}; continue with --resume {self.run_dir}")
             else:
-                (self.run_dir / "finished").write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
+                with writing(self.run_dir, FINISHED_FILE):
+                    (self.run_dir / FINISHED_FILE).write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
                 self.log(f"done: {self.cur_nimg / 1000:.3f} kimg in {self.run_dir}")
 
     def step(self, real_img: torch.Tensor, real_c: torch.Tensor) -> None:
