@@ -159,6 +159,8 @@ class SkipImage(Exception):
 
 
 def _read_failure(exc: Exception) -> str:
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image is more than {MAX_PIXELS} pixels"
     if isinstance(exc, UnidentifiedImageError):
         return "cannot read image: unknown or corrupt image data"
     text = re.sub(r"<[^>]*>", "", str(exc)).strip() or type(exc).__name__
@@ -173,7 +175,7 @@ def mode_problem(image: Image.Image) -> str | None:
         return f"unsupported image mode {image.mode}"
     w, h = image.size
     if w < 1 or h < 1 or w * h > MAX_PIXELS:
-        return f"image is {w}x{h}: outside 1x1 .. {MAX_PIXELS} pixels"
+        return f"image is {w}x{h}: empty, or more than {MAX_PIXELS} pixels"
     if getattr(image, "n_frames", 1) > 1:
         return f"animated image ({image.n_frames} frames): save the frame you want as a still image"
     return None

@@ -94,8 +94,8 @@ def scan_dataset(path: str | Path, progress=None, cancelled=None, thumb: int = 6
             progress(i, len(names))
         try:
             data = source.read(name)
-        except OSError as exc:
-            scan.problems.append((name, f"cannot read file ({exc.strerror or exc})"))
+        except SkipImage as exc:  # unreadable, or past the size limits (see dataset._Source.read)
+            scan.problems.append((name, str(exc)))
             continue
         try:
             with Image.open(io.BytesIO(data)) as image:
