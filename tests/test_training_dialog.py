@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
@@ -474,3 +475,59 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     dialog.close()
     again.close()
     window.shutdown()
+
+
+# ------------------------------------------------------------------- issue 21: resolution and Return
+
+
+def test_plain_folder_of_odd_sized_images_starts_at_the_chosen_resolution(qtbot, tmp_path, monkeypatch):
+    """96x96 photos: the form offers 64 (and the fit mode), and the command it builds is one the trainer
+    runs on the folder directly (it used to ask for a CLI flag the form did not have)."""
+    from explorer.gui.training_dialog import TrainingDialog, train_parser
+    from explorer.train.dataset import ImageDataset
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    Image.fromarray(rng.integers(0, 255, (60, 120, 3), dtype=np.uint8)).save(folder / "wide.png")
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    form = dialog.form
+    form.set_dataset(folder)
+    qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
+    assert form.resolution.currentText() == "64"
+    form.transform.setCurrentText("pad")
+    form.outdir_edit.setText(str(tmp_path / "runs"))
+    emitted = []
+    form.startRequested.connect(lambda argv, outdir: emitted.append(argv))
+    qtbot.mouseClick(form.start_button, Qt.LeftButton)
+    assert emitted, form.message.text()
+    args = train_parser().parse_args(emitted[0])
+    assert args.resolution == 64 and args.transform == "pad"
+    dataset = ImageDataset(args.data, resolution=args.resolution, transform=args.transform)
+    assert dataset.resolution == 64 and dataset[3][0].shape == (3, 64, 64)
+    dialog.close()
+
+
+def test_return_in_the_dataset_field_scans_and_opens_no_picker(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from explorer.gui.training_dialog import TrainingDialog
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: opened.append(a) or "")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: opened.append(a) or ("", ""))
+    folder = make_image_folder(tmp_path / "images")
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    form = dialog.form
+    form.data_edit.setFocus()
+    qtbot.keyClicks(form.data_edit, str(folder))
+    qtbot.keyClick(form.data_edit, Qt.Key_Return)
+    qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
+    assert opened == [] and form.scan.usable == 6
+    assert dialog.monitor is None  # nor did Return start a run
+    dialog.close()

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
+from explorer.train.dataset import TRANSFORMS
 from explorer.train import run_reader as rr
 
 MAX_LISTED_PROBLEMS = 200
@@ -285,6 +286,15 @@ class TrainingForm(QWidget):
         self.target.setSingleStep(0.05)
         self.target.setToolTip("ADA target for the sign of D's output on reals (0.6)")
         self.aug.currentTextChanged.connect(lambda a: self.target.setEnabled(a == "ada"))
+        # The size training runs at: images of any other size are fitted by ``transform`` as they load,
+        # so a plain folder of photos trains directly (no separate `explorer dataset` step).
+        self.resolution = QComboBox()
+        self.resolution.addItems([str(2**k) for k in range(2, 13)])
+        self.resolution.setToolTip("Training size: images of another size are cropped or padded, then resized")
+        self.transform = QComboBox()
+        self.transform.addItems(list(TRANSFORMS))
+        self.transform.setToolTip("How images that are not square at this size are fitted")
+        self.resolution.currentTextChanged.connect(self._invalidate_estimate)
         self.cond = QCheckBox("use the dataset's labels (class-conditional)")
         self.cond.setEnabled(False)
         self.device = QComboBox()
@@ -300,6 +310,8 @@ class TrainingForm(QWidget):
         form.addRow("Length (kimg)", self.kimg)
         form.addRow("Tick (kimg)", self.tick)
         form.addRow("Snapshot every (ticks)", self.snap)
+        form.addRow("Resolution", self.resolution)
+        form.addRow("Fit images by", self.transform)
         form.addRow("Mirror", self.mirror)
         form.addRow("Augmentation", self.aug)
         form.addRow("ADA target", self.target)
@@ -333,7 +345,6 @@ class TrainingForm(QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #f88;")
         self.start_button = QPushButton("Start")
-        self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
@@ -346,6 +357,10 @@ class TrainingForm(QWidget):
         layout.addLayout(columns, 1)
         layout.addWidget(out_box)
         layout.addLayout(buttons)
+        # In a dialog every push button is an "auto default": Return in the dataset field would press
+        # the first one (Folder...). Return there means "scan this path", so no button takes Return.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
         if self.parser is None:
             self.message.setText("The trainer (explorer train) is not available in this installation.")
             self.start_button.setEnabled(False)
@@ -401,6 +416,8 @@ class TrainingForm(QWidget):
         if error:
             scan = preflight.DatasetScan(Path(self.data_edit.text()), error=error)
         self.scan = scan
+        if scan.resolution:
+            self.resolution.setCurrentText(str(scan.resolution))
         self._show_scan(scan)
         self._invalidate_estimate()
         if not scan.error:
@@ -425,7 +442,7 @@ class TrainingForm(QWidget):
             lines = [
                 f"<b>{scan.usable}</b> usable image{'s' if scan.usable != 1 else ''} of {scan.files} "
                 f"({len(scan.problems)} with problems)",
-                f"Size: {scan.size_text()}; trains at <b>{res}x{res}</b>" if res else "Size: -",
+                f"Size: {scan.size_text()}; suggested training size <b>{res}x{res}</b> (Resolution)" if res else "Size: -",
                 f"Labels: {labels}",
             ]
             if scan.decoded < scan.usable:
@@ -454,6 +471,8 @@ class TrainingForm(QWidget):
         self.mirror.setChecked(bool(values.get("mirror", False)))
         self.aug.setCurrentText(str(values.get("aug", "ada")))
         self.target.setValue(float(values.get("target", 0.6)))
+        if self.scan is None or not self.scan.resolution:
+            self.resolution.setCurrentText(str(values.get("resolution", 64)))
 
     def values(self) -> dict:
         """The form as ``explorer train`` options (names as the trainer spells them)."""
@@ -466,6 +485,8 @@ class TrainingForm(QWidget):
             "kimg": _number(self.kimg.value()),
             "snap": self.snap.value(),
             "tick": _number(self.tick.value()),
+            "resolution": int(self.resolution.currentText()),
+            "transform": self.transform.currentText(),
             "mirror": self.mirror.isChecked(),
             "aug": self.aug.currentText(),
             "target": self.target.value() if self.aug.currentText() == "ada" else None,
@@ -495,7 +516,7 @@ class TrainingForm(QWidget):
         if self._estimate_task is not None:
             return
         preset = self.preset_table.get(self.cfg.currentText(), {})
-        res = (self.scan.resolution if self.scan and not self.scan.error else None) or int(preset.get("resolution", 64))
+        res = int(self.resolution.currentText())
         c_dim = self.scan.num_classes if self.scan and self.cond.isChecked() else 0
         device = self.device.currentText()
         cfg, batch, gamma, aug = self.cfg.currentText(), self.batch.value(), self.gamma.value(), self.aug.currentText()
