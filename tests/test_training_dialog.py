@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
+from explorer.train import launch  # noqa: E402
 from explorer.train import run_reader as rr  # noqa: E402
 from explorer.train.preflight import scan_dataset  # noqa: E402
 
@@ -294,15 +295,17 @@ def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidi
 
 
 def test_standalone_monitor_opens_snapshot_in_a_new_explorer_window(qtbot, tmp_path, nvidia_dir):
+    from explorer.cli.monitor import ExplorerWindowOpener
     from explorer.gui.training_monitor import MonitorWindow
 
     run_dir = fake_run(tmp_path, snapshots=(0, 1))
     shutil.copy(nvidia_dir / "sg2-skip-32.pkl", run_dir / "network-snapshot-000001.pkl")
-    window = MonitorWindow(run_dir)
+    opener = ExplorerWindowOpener()
+    window = MonitorWindow(run_dir, open_snapshot=opener)
     qtbot.addWidget(window)
     window.show()
     window.monitor.open_button.click()
-    explorer = window.explorer
+    explorer = opener.window
     assert explorer is not None
     qtbot.addWidget(explorer)
     qtbot.waitUntil(lambda: explorer.model_info is not None, timeout=TIMEOUT)
@@ -365,13 +368,11 @@ while True:
 
 def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, started):
     """The dialog's own machinery against a stand-in trainer (fast, independent of the real one)."""
-    from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
 
     script = tmp_path / "stand_in_trainer.py"
     script.write_text(FAKE_TRAINER)
-    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(script), *argv])
-    monkeypatch.setattr(training_dialog, "train_parser", lambda: None)
+    monkeypatch.setattr(launch, "train_command", lambda argv: [sys.executable, str(script), *argv])
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     dialog.launch(["--outdir=" + str(tmp_path / "runs"), "--kimg=1000"], tmp_path / "runs")
@@ -406,7 +407,7 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, start
     # A trainer that fails before making a run folder: its one-line error is shown in the form.
     failing = tmp_path / "failing_trainer.py"
     failing.write_text("import sys; print('explorer train: error: data.zip: no such folder or zip file', file=sys.stderr); sys.exit(2)")
-    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(failing), *argv])
+    monkeypatch.setattr(launch, "train_command", lambda argv: [sys.executable, str(failing), *argv])
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     dialog.launch([], tmp_path / "runs")
@@ -427,7 +428,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     from explorer.gui.training_dialog import TrainingDialog, train_parser
 
     folder = make_image_folder(tmp_path / "images")
-    (folder / "truncated.png").unlink()  # the trainer's header check lets it through, then fails on it
+    # truncated.png passes the header check; the trainer skips it when it first loads it (issue 22.4)
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     form = dialog.form
@@ -464,7 +465,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     assert snapshot is not None and snapshot.suffix == ".safetensors", "a graceful stop leaves a final snapshot"
     assert monitor.timeline_snapshots[-1].fakes.is_file() and monitor.resume_button.isEnabled()
     # The Resume button's command line is one the real trainer accepts.
-    train_parser().parse_args(rr.resume_command(run_dir)[4:])
+    train_parser().parse_args(launch.resume_command(run_dir)[4:])
 
     window = main_window(network=None, restore_session=False, autosave=False)
     qtbot.addWidget(window)

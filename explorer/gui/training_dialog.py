@@ -43,18 +43,17 @@ from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
 from explorer.train.dataset import TRANSFORMS
+from explorer.train import launch
 from explorer.train import run_reader as rr
 
 MAX_LISTED_PROBLEMS = 200
 SETTINGS_OUTDIR = "train/outdir"
 SETTINGS_DATA = "train/data"
 
-def train_parser() -> argparse.ArgumentParser | None:
-    """``explorer train``'s own parser (None while the trainer is not installed in this checkout)."""
-    try:
-        from explorer.cli import train as train_cli
-    except ImportError:
-        return None
+def train_parser() -> argparse.ArgumentParser:
+    """``explorer train``'s own parser, refusing bad values with a one-line UsageError instead of exiting."""
+    from explorer.cli import train as train_cli
+
     root = argparse.ArgumentParser(prog="explorer", exit_on_error=False)
     sub = root.add_subparsers(dest="command")
     train_cli.add_parser(sub)
@@ -70,10 +69,8 @@ def train_parser() -> argparse.ArgumentParser | None:
 
 def presets() -> dict[str, dict]:
     """Preset name -> the form's fields, from the trainer's ``--cfg`` table (``spec`` is its CfgSpec)."""
-    try:
-        from explorer.train.configs import CONFIGS
-    except ImportError:
-        return {}
+    from explorer.train.configs import CONFIGS
+
     return {
         name: {"batch": spec.batch, "gamma": spec.gamma, "kimg": spec.kimg, "snap": spec.snap_ticks,
                "tick": spec.tick_kimg, "resolution": spec.resolution_hint or 256, "spec": spec}
@@ -90,27 +87,23 @@ def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int
             configs.discriminator_config(spec, resolution, channels, c_dim, cuda))
 
 
-def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> list[str]:
+def build_train_argv(parser: argparse.ArgumentParser, values: dict) -> list[str]:
     """Form values -> ``explorer train`` arguments, spelled the way the trainer's parser wants them.
 
     Booleans become bare flags for ``store_true`` options and ``--opt=1/0`` for options that take a value
     (NVIDIA's style); options the trainer does not have are left out (the estimate-only ones).
     """
     args: list[str] = []
-    actions = {}
-    if parser is not None:
-        for action in parser._actions:
-            for option in action.option_strings:
-                actions[option] = action
+    actions = {option: action for action in parser._actions for option in action.option_strings}
     for key, value in values.items():
         if value is None:
             continue
         option = f"--{key}"
         action = actions.get(option)
-        if parser is not None and action is None:
+        if action is None:
             continue
         if isinstance(value, bool):
-            if action is not None and action.nargs == 0:  # a flag (store_true / --x --no-x)
+            if action.nargs == 0:  # a flag (store_true / --x --no-x)
                 if value:
                     args.append(option)
                 elif isinstance(action, argparse.BooleanOptionalAction):
@@ -361,9 +354,6 @@ class TrainingForm(QWidget):
         # the first one (Folder...). Return there means "scan this path", so no button takes Return.
         for button in self.findChildren(QPushButton):
             button.setAutoDefault(False)
-        if self.parser is None:
-            self.message.setText("The trainer (explorer train) is not available in this installation.")
-            self.start_button.setEnabled(False)
 
     # ---- dataset
     def _browse_folder(self) -> None:
@@ -565,8 +555,6 @@ class TrainingForm(QWidget):
             return "Choose an output folder."
         if Path(outdir).expanduser().exists() and not Path(outdir).expanduser().is_dir():
             return f"{Path(outdir).name}: the output folder is a file."
-        if self.parser is None:
-            return "The trainer (explorer train) is not available in this installation."
         return ""
 
     def argv(self) -> list[str]:
@@ -578,12 +566,11 @@ class TrainingForm(QWidget):
             self.message.setText(problem)
             return
         argv = self.argv()
-        if self.parser is not None:
-            try:
-                self.parser.parse_args(argv)
-            except (argparse.ArgumentError, UsageError) as exc:
-                self.message.setText(f"explorer train refuses these settings: {exc}")
-                return
+        try:
+            self.parser.parse_args(argv)
+        except (argparse.ArgumentError, UsageError) as exc:
+            self.message.setText(f"explorer train refuses these settings: {exc}")
+            return
         self.message.setText("")
         outdir = Path(self.outdir_edit.text().strip()).expanduser()
         _settings().setValue(SETTINGS_OUTDIR, str(outdir))
@@ -636,8 +623,8 @@ class TrainingDialog(QDialog):
         try:
             outdir.mkdir(parents=True, exist_ok=True)
             before = {p.name for p in rr.run_dirs_in(outdir)}
-            console = rr.console_log_path(outdir)
-            self.process = rr.start_detached(rr.train_command(argv), console)
+            console = launch.console_log_path(outdir)
+            self.process = launch.start_detached(launch.train_command(argv), console)
         except OSError as exc:
             self.form.message.setText(f"Cannot start the trainer: {exc.strerror or exc}")
             return
@@ -648,20 +635,20 @@ class TrainingDialog(QDialog):
         self._launch_timer.start()
 
     def _look_for_run_dir(self) -> None:
-        launch = self._launch
-        new = rr.find_new_run(launch["outdir"], launch["before"])
+        pending = self._launch
+        new = launch.find_new_run(pending["outdir"], pending["before"])
         if new is not None:
             self._launch_timer.stop()
             self._launch = None
-            self.attach(new, self.process, launch["console"])
+            self.attach(new, self.process, pending["console"])
             return
         code = self.process.poll()
-        if code is not None or time.monotonic() - launch["started"] > self.LAUNCH_TIMEOUT_S:
+        if code is not None or time.monotonic() - pending["started"] > self.LAUNCH_TIMEOUT_S:
             self._launch_timer.stop()
             self._launch = None
             self.form.start_button.setEnabled(True)
             self.form.message.setStyleSheet("color: #f88;")
-            self.form.message.setText(rr.last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
+            self.form.message.setText(launch.last_error_line(pending["console"]) or f"The trainer exited with status {code}.")
 
     # ---- monitoring
     def attach(self, run_dir: str | Path, process=None, console: Path | None = None):
