@@ -24,6 +24,7 @@ from explorer.errors import ExplorerError
 from explorer.train import metrics, snapshot
 from explorer.train.dataset import ImageDataset, make_dataset
 from explorer.train.loop import train
+from explorer.train.options import TrainOptions
 from explorer.train.run_layout import RESUME_RE, remove_partial_files
 from explorer.train.run_reader import list_snapshots
 from tests.test_dataset_tool import make_shapes
@@ -38,8 +39,8 @@ def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     make_dataset(make_shapes(root / "src", count=16), root / "shapes16.zip", 16)
     torch.set_num_threads(1)
-    run = train(data=root / "shapes16.zip", outdir=root / "runs", cfg="tiny", batch=16, kimg=0.016, tick=0.016,
-                workers=0, aug="noaug", device="cpu", desc="first")
+    run = train(TrainOptions(data=root / "shapes16.zip", outdir=root / "runs", cfg="tiny", batch=16, kimg=0.016, tick=0.016,
+                workers=0, aug="noaug", device="cpu", desc="first"))
     return root, run
 
 
@@ -109,7 +110,7 @@ def test_feature_net_named_by_a_resume_state_is_never_loaded(base, tmp_path, mon
     torch.save(state, path)
     loaded = []
     monkeypatch.setattr(metrics, "load_feature_net", lambda *a, **k: loaded.append(a))
-    resumed = train(data=base[0] / "shapes16.zip", outdir=run.parent, resume=run, kimg=0.032, desc="resumed")
+    resumed = train(TrainOptions(data=base[0] / "shapes16.zip", outdir=run.parent, resume=run, kimg=0.032, desc="resumed"))
     assert loaded == []
     log = (resumed / "log.txt").read_text()
     assert "resuming exactly" in log and "no --feature-net given" in log
@@ -213,7 +214,7 @@ def test_stale_part_files_are_removed_on_resume_and_never_snapshots(base, tmp_pa
     (run / "train.pid").write_text("999999999")  # SIGKILLed: a dead pid
     assert [s.kimg for s in list_snapshots(run) if s.network] == [0]
     assert snapshot.find_resume_point(run)[1].name == "resume-000000.state.pt"
-    resumed = train(data=base[0] / "shapes16.zip", outdir=run.parent, resume=run, kimg=0.032, desc="resumed")
+    resumed = train(TrainOptions(data=base[0] / "shapes16.zip", outdir=run.parent, resume=run, kimg=0.032, desc="resumed"))
     assert not list(run.glob("*.part")) and "removed .network-snapshot-000007" in capsys.readouterr().out
     assert (resumed / "finished").exists()
     (run / "x.part").write_bytes(b"")

@@ -43,6 +43,7 @@ from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
 from explorer.train.dataset import TRANSFORMS
+from explorer.train.options import TrainOptions
 from explorer.train import launch
 from explorer.train import run_reader as rr
 
@@ -567,7 +568,7 @@ class TrainingForm(QWidget):
             return
         argv = self.argv()
         try:
-            self.parser.parse_args(argv)
+            TrainOptions.from_namespace(self.parser.parse_args(argv))  # the trainer's own checks, in one line
         except (argparse.ArgumentError, UsageError) as exc:
             self.message.setText(f"explorer train refuses these settings: {exc}")
             return

@@ -40,8 +40,9 @@ from explorer.train import configs, distributed, snapshot
 from explorer.train.augment import AdaController, AugmentPipe
 from explorer.train.dataset import DatasetError, ImageDataset, InfiniteSampler
 from explorer.train.loss import StyleGAN2Loss
-from explorer.train.metrics import MetricRunner, parse_metric
+from explorer.train.metrics import MetricRunner
 from explorer.train.networks_d import build_discriminator
+from explorer.train.options import TrainOptions
 from explorer.train.run_dir import (
     RunLog, append_stats, clear_stop_request, grid_indices, grid_size, make_run_dir, save_grid,
     stop_requested, write_json, writing,
@@ -51,7 +52,6 @@ from explorer.train.run_layout import (
 )
 from explorer.train.stats import Stats
 
-AUG_MODES = ("ada", "fixed", "noaug")
 LOSS_STATS = [
     "Loss/D/loss", "Loss/D/reg", "Loss/G/loss", "Loss/G/reg", "Loss/pl_penalty", "Loss/r1_penalty",
     "Loss/scores/fake", "Loss/scores/real", "Loss/signs/fake", "Loss/signs/real",
@@ -72,68 +72,28 @@ def pick_device(device: str | None) -> str:
     return device
 
 
-def train(
-    data: str | Path,
-    outdir: str | Path,
-    cfg: str = "tiny",
-    gpus: int = 1,
-    batch: int | None = None,
-    gamma: float | None = None,
-    kimg: float | None = None,
-    tick: float | None = None,
-    snap: int | None = None,
-    mirror: bool = False,
-    aug: str = "ada",
-    target: float = 0.6,
-    p: float = 0.2,
-    cond: bool = False,
-    resume: str | Path | None = None,
-    seed: int = 0,
-    workers: int | None = None,
-    device: str | None = None,
-    metrics: list[str] | None = None,
-    feature_net: str | Path | None = None,
-    resolution: int | None = None,
-    desc: str | None = None,
-    glr: float | None = None,
-    dlr: float | None = None,
-    mbstd_group: int | None = None,
-    threads: int | None = None,
-    fine_tune: bool = False,
-    transform: str = "center-crop",
-) -> Path:
+def train(options: TrainOptions) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
 
-    ``resume`` continues exactly (same hyper-parameters, optimiser state, kimg) when a resume state lies
-    beside the snapshot; ``fine_tune`` takes only the snapshot's weights and starts afresh with this
-    call's settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
+    ``options.resume`` continues exactly (same hyper-parameters, optimiser state, kimg) when a resume state
+    lies beside the snapshot; ``options.fine_tune`` takes only the snapshot's weights and starts afresh with
+    these settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
     """
-    device = pick_device(device)
+    command = options
+    device = pick_device(command.device)
+    gpus = command.gpus
     torchrun = distributed.torchrun_env()
     if torchrun is not None:
         gpus = torchrun[1]  # one process per rank, already started by torchrun
         distributed.init_process(torchrun[0], torchrun[1], device, None)
-    if gpus < 1:
-        raise UsageError("--gpus must be at least 1")
     if device == "cuda" and distributed.torchrun_env() is None and gpus > torch.cuda.device_count():
         raise UsageError(f"--gpus {gpus}: only {torch.cuda.device_count()} CUDA GPU(s) are visible")
-    if aug not in AUG_MODES:
-        raise UsageError(f"unknown --aug {aug!r} (choose {', '.join(AUG_MODES)})")
-    if not 0 <= target <= 1:
-        raise UsageError("--target must be between 0 and 1")
-    if gamma is not None and not gamma >= 0:
-        raise UsageError(f"--gamma {gamma:g}: the R1 weight cannot be negative")
-    for flag, lr in (("--glr", glr), ("--dlr", dlr)):
-        if lr is not None and not lr > 0:
-            raise UsageError(f"{flag} {lr:g}: a learning rate must be positive")
-    if mbstd_group is not None and mbstd_group < 1:
-        raise UsageError(f"--mbstd-group {mbstd_group}: the group must hold at least 1 image")
-    for name in metrics or []:
-        parse_metric(name)
-    outdir = Path(outdir).expanduser()
+    data, outdir, resume, fine_tune = command.data, command.outdir, command.resume, command.fine_tune
+    batch, gamma, glr, dlr, mbstd_group = command.batch, command.gamma, command.glr, command.dlr, command.mbstd_group
+    kimg, tick, snap, workers, feature_net = command.kimg, command.tick, command.snap, command.workers, command.feature_net
+    metrics = list(command.metrics) if command.metrics is not None else None
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"{outdir.name}: --outdir is a file, not a folder for run directories")
-    data = Path(data).expanduser()
     if not data.exists():
         raise DatasetError(data, "training data not found (give a dataset .zip or a folder of images)")
 
@@ -142,8 +102,8 @@ def train(
     resume_state = None
     resume_snapshot = None
     if resume is not None:
-        _clean_stopped_run(Path(resume).expanduser())
-        resume_snapshot, resume_file = snapshot.find_resume_point(Path(resume), weights_only=fine_tune)
+        _clean_stopped_run(resume)
+        resume_snapshot, resume_file = snapshot.find_resume_point(resume, weights_only=fine_tune)
         if resume_file is not None:
             resume_state = snapshot.load_resume_state(resume_file)
 
@@ -161,7 +121,7 @@ def train(
         options["feature_net"] = str(feature_net) if feature_net else None
         options["training_set_kwargs"]["path"] = str(data)
         options["device"] = device
-        options["threads"] = threads
+        options["threads"] = command.threads
         if gpus != options["num_gpus"]:
             print(f"note: resuming a {options['num_gpus']}-process run on {gpus}: statistically, not bit-exactly, the same")
             if options["batch_size"] % gpus:
@@ -169,11 +129,7 @@ def train(
             options["num_gpus"], options["batch_gpu"] = gpus, options["batch_size"] // gpus
         options["resume"] = {"snapshot": str(resume_snapshot), "state": str(resume_file), "exact": True}
     else:
-        options = _new_options(
-            data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-            device, metrics, feature_net, resolution, glr, dlr, mbstd_group, transform,
-        )
-        options["threads"] = threads
+        options = _new_options(command, device, gpus)
         if resume_snapshot is not None:
             _adopt_start_networks(options, resume_snapshot)
             options["resume"] = {"snapshot": str(resume_snapshot), "state": None, "exact": False}
@@ -183,10 +139,11 @@ def train(
     is_main = torchrun is None or torchrun[0] == 0
     if is_main:
         try:
-            run_dir = make_run_dir(outdir, desc or _describe(options, data))
+            run_dir = make_run_dir(outdir, command.desc or _describe(options, data))
         except OSError as exc:
             raise UsageError(f"{outdir.name}: cannot make a run directory there ({exc.strerror or exc})") from None
         options["run_dir"] = str(run_dir)
+        options["command"] = command.to_json()  # the options as given; ``TrainOptions(**...)`` reads them back
         with writing(run_dir, OPTIONS_FILE):
             write_json(run_dir / OPTIONS_FILE, options)
         print(f"training run directory: {run_dir}", flush=True)
@@ -219,36 +176,38 @@ def _clean_stopped_run(resume: Path) -> None:
             print(f"removed {name} (left by a run that was killed mid-write)")
 
 
-def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-                 device, metrics, feature_net, resolution, glr, dlr, mbstd_group, transform="center-crop") -> dict:
-    spec = configs.get_cfg(cfg)
-    dataset = ImageDataset(data, resolution=resolution, use_labels=cond, xflip=mirror, cache=False,
-                           transform=transform)
-    batch = int(batch or spec.batch)
+def _new_options(command: TrainOptions, device: str, gpus: int) -> dict:
+    """The run options (NVIDIA's training_options.json layout) for a new run of ``command``."""
+    c = command
+    spec = configs.get_cfg(c.cfg)
+    data = c.data
+    dataset = ImageDataset(data, resolution=c.resolution, use_labels=c.cond, xflip=c.mirror, cache=False,
+                           transform=c.transform)
+    batch = int(c.batch or spec.batch)
     if batch < 1 or batch % gpus:
         raise UsageError(f"--batch {batch} must be a positive multiple of --gpus {gpus}")
     cuda = device == "cuda"
-    c_dim = dataset.label_dim if cond else 0
+    c_dim = dataset.label_dim if c.cond else 0
     G_cfg = configs.generator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda)
-    D_cfg = configs.discriminator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda, mbstd_group)
+    D_cfg = configs.discriminator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda, c.mbstd_group)
     return {
         "cfg": spec.name,
         "cfg_spec": spec.as_dict(),
         "G_kwargs": {"class_name": "explorer.models.stylegan2.Generator", **G_cfg},
         "D_kwargs": {"class_name": "explorer.train.networks_d.Discriminator", **D_cfg},
-        "G_opt_kwargs": {"lr": float(glr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
-        "D_opt_kwargs": {"lr": float(dlr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
+        "G_opt_kwargs": {"lr": float(c.glr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
+        "D_opt_kwargs": {"lr": float(c.dlr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
         "loss_kwargs": {
-            "r1_gamma": float(spec.gamma if gamma is None else gamma),
+            "r1_gamma": float(spec.gamma if c.gamma is None else c.gamma),
             "style_mixing_prob": spec.style_mixing_prob,
             "pl_weight": spec.pl_weight,
         },
         "G_reg_interval": 4,
         "D_reg_interval": 16,
-        "augment": aug,
+        "augment": c.aug,
         "augment_pipe": "bgc",
-        "augment_p": float(p) if aug == "fixed" else 0.0,
-        "ada_target": float(target) if aug == "ada" else None,
+        "augment_p": float(c.p) if c.aug == "fixed" else 0.0,
+        "ada_target": float(c.target) if c.aug == "ada" else None,
         "ada_interval": 4,
         "ada_kimg": 500,
         "ema_kimg": spec.ema_kimg,
@@ -258,15 +217,16 @@ def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, t
         "num_gpus": gpus,
         "batch_size": batch,
         "batch_gpu": batch // gpus,
-        "total_kimg": float(kimg if kimg is not None else spec.kimg),
-        "kimg_per_tick": float(tick if tick is not None else spec.tick_kimg),
-        "snap": int(snap if snap is not None else spec.snap_ticks),
+        "total_kimg": float(c.kimg if c.kimg is not None else spec.kimg),
+        "kimg_per_tick": float(c.tick if c.tick is not None else spec.tick_kimg),
+        "snap": int(c.snap if c.snap is not None else spec.snap_ticks),
         "grid_max": list(spec.grid_max) if spec.grid_max else None,
-        "random_seed": int(seed),
-        "workers": workers if workers is not None else (3 if cuda else 0),
-        "metrics": list(metrics or []),
-        "feature_net": str(feature_net) if feature_net else None,
+        "random_seed": int(c.seed),
+        "workers": c.workers if c.workers is not None else (3 if cuda else 0),
+        "metrics": list(c.metrics or []),
+        "feature_net": str(c.feature_net) if c.feature_net else None,
         "device": device,
+        "threads": c.threads,
         "resume": None,
     }
 
