@@ -532,3 +532,20 @@ def test_return_in_the_dataset_field_scans_and_opens_no_picker(qtbot, tmp_path, 
     assert opened == [] and form.scan.usable == 6
     assert dialog.monitor is None  # nor did Return start a run
     dialog.close()
+
+
+def test_monitor_screenshot_on_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from explorer import fileio
+    from explorer.cli import main
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio, "atomic_write_bytes", full_disk)
+    run_dir = fake_run(tmp_path)
+    assert main(["monitor", str(run_dir), "--screenshot", str(tmp_path / "shot.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "shot.png: cannot write the screenshot (No space left on device)" in err[0]
+    assert not (tmp_path / "shot.png").exists()
