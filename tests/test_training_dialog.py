@@ -148,22 +148,28 @@ def test_fallback_speed_estimate_times_bare_networks(one_torch_thread):
     assert estimate.sec_per_kimg > 0 and estimate.method == "networks" and "estimate" in estimate.note.lower()
 
 
-def test_command_line_follows_the_trainers_parser():
-    import argparse
+def test_form_is_generated_from_the_options_schema(qtbot, tmp_path):
+    """Each form widget takes its range and choices from TrainOptions, and the form's command line is one
+    TrainOptions reads back to the same values."""
+    from explorer.gui.training_dialog import FORM_FIELDS, TrainingForm
+    from explorer.train.options import TrainOptions
 
-    from explorer.gui.training_dialog import build_train_argv
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data")
-    parser.add_argument("--mirror", action="store_true")
-    parser.add_argument("--cond", action="store_true")
-    parser.add_argument("--fp32", action=argparse.BooleanOptionalAction)
-    parser.add_argument("--gamma", type=float)
-    values = {"data": "d", "mirror": True, "cond": False, "fp32": False, "gamma": 0.0002, "estimate_only": 1}
-    argv = build_train_argv(parser, values)
-    assert argv == ["--data=d", "--mirror", "--no-fp32", "--gamma=0.0002"]
-    args = parser.parse_args(argv)
-    assert args.mirror and not args.cond and args.fp32 is False and args.gamma == 0.0002
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    assert set(form.fields) == set(FORM_FIELDS)
+    assert form.batch.minimum() == 1 and form.target.maximum() == 1.0 and form.gamma.minimum() == 0.0
+    assert [form.aug.itemText(i) for i in range(form.aug.count())] == ["ada", "fixed", "noaug"]
+    assert form.resolution.itemText(0) == "4" and form.resolution.itemText(form.resolution.count() - 1) == "4096"
+    form.data_edit.setText(str(tmp_path / "images"))
+    form.outdir_edit.setText(str(tmp_path / "runs"))
+    form.cfg.setCurrentText("tiny")
+    form.kimg.setValue(50)
+    form.mirror.setChecked(True)
+    argv = form.argv()
+    assert "--cfg=tiny" in argv and "--kimg=50" in argv and "--mirror" in argv
+    options = TrainOptions.from_argv(argv)
+    assert options.kimg == 50 and options.mirror and options.resolution == int(form.resolution.currentText())
+    assert options == TrainOptions(**form.values())
 
 
 def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, one_torch_thread):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -43,7 +44,7 @@ from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
 from explorer.train.dataset import TRANSFORMS
-from explorer.train.options import TrainOptions
+from explorer.train.options import Option, TrainOptions
 from explorer.train import launch
 from explorer.train import run_reader as rr
 
@@ -88,32 +89,44 @@ def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int
             configs.discriminator_config(spec, resolution, channels, c_dim, cuda))
 
 
-def build_train_argv(parser: argparse.ArgumentParser, values: dict) -> list[str]:
-    """Form values -> ``explorer train`` arguments, spelled the way the trainer's parser wants them.
+# Form rows: TrainOptions field -> label. The widget, its range, choices and tooltip come from the field.
+FORM_FIELDS = {
+    "cfg": "Config preset", "batch": "Batch", "gamma": "Gamma (R1)", "kimg": "Length (kimg)", "tick": "Tick (kimg)",
+    "snap": "Snapshot every (ticks)", "resolution": "Resolution", "transform": "Fit images by", "mirror": "Mirror",
+    "aug": "Augmentation", "target": "ADA target", "cond": "Conditional", "device": "Device",
+}
+DECIMALS = 4
+SPIN_MAX = 1_000_000  # spin boxes need a finite top; the schema's own bounds are far beyond what anyone types
 
-    Booleans become bare flags for ``store_true`` options and ``--opt=1/0`` for options that take a value
-    (NVIDIA's style); options the trainer does not have are left out (the estimate-only ones).
-    """
-    args: list[str] = []
-    actions = {option: action for action in parser._actions for option in action.option_strings}
-    for key, value in values.items():
-        if value is None:
-            continue
-        option = f"--{key}"
-        action = actions.get(option)
-        if action is None:
-            continue
-        if isinstance(value, bool):
-            if action.nargs == 0:  # a flag (store_true / --x --no-x)
-                if value:
-                    args.append(option)
-                elif isinstance(action, argparse.BooleanOptionalAction):
-                    args.append(f"--no-{key}")
-            else:
-                args.append(f"{option}={int(value)}")
-        else:
-            args.append(f"{option}={value:.10g}" if isinstance(value, float) else f"{option}={value}")
-    return args
+
+def option_widget(meta: Option) -> QWidget:
+    """A widget for one TrainOptions field: a check box, a list of choices (powers of two too) or a spin box."""
+    if meta.kind == "bool":
+        widget = QCheckBox(meta.help)
+    elif meta.kind == "choice" or meta.power_of_two:
+        widget = QComboBox()
+        low, high = int(meta.low or 1), int(meta.high or 1)
+        widget.addItems(list(meta.choices) if meta.kind == "choice"
+                        else [str(2**k) for k in range(low.bit_length() - 1, high.bit_length())])
+    elif meta.kind == "int":
+        widget = QSpinBox()
+        widget.setRange(int(meta.low or 0) + meta.above, int(min(meta.high or SPIN_MAX, SPIN_MAX)))
+    else:
+        widget = QDoubleSpinBox()
+        widget.setDecimals(DECIMALS)
+        widget.setRange((meta.low or 0.0) + (10**-DECIMALS if meta.above else 0.0), min(meta.high or SPIN_MAX, SPIN_MAX))
+        widget.setSingleStep(0.05 if (meta.high or SPIN_MAX) <= 1 else 1.0)
+    widget.setToolTip(meta.help)
+    return widget
+
+
+def widget_value(widget: QWidget):
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QComboBox):
+        text = widget.currentText()
+        return int(text) if text.isdigit() else text
+    return widget.value()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -162,11 +175,6 @@ def _keep_until_finished(task: _Task) -> None:
     if app is not None and not getattr(app, "_explorer_waits_for_orphans", False):
         app.aboutToQuit.connect(lambda: [t.wait() for t in list(_ORPHANS)])
         app._explorer_waits_for_orphans = True
-
-
-def _number(value: float) -> float | int:
-    """3.0 -> 3 so the command line reads --kimg=3, not --kimg=3.0."""
-    return int(value) if value == int(value) else value
 
 
 def _settings():
@@ -251,66 +259,25 @@ class TrainingForm(QWidget):
         data_layout.addWidget(self.problems, 1)
         data_layout.addStretch(0)
 
-        # Settings
-        self.cfg = QComboBox()
-        self.cfg.addItems(list(self.preset_table))
+        # Settings: one widget per TrainOptions field in FORM_FIELDS, made from the field's metadata
+        form = QFormLayout()
+        self.fields: dict[str, QWidget] = {}
+        for f in fields(TrainOptions):
+            if f.name in FORM_FIELDS:
+                widget = option_widget(f.metadata["option"])
+                self.fields[f.name] = widget
+                setattr(self, f.name, widget)
+        for name, label in FORM_FIELDS.items():
+            form.addRow(label, self.fields[name])
+        self.device.clear()
+        self.device.addItems(available_devices(self.parser))  # what this machine has, best first
         self.cfg.currentTextChanged.connect(self._apply_preset)
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 4096)
-        self.gamma = QDoubleSpinBox()
-        self.gamma.setRange(0.0, 1000.0)
-        self.gamma.setDecimals(4)
-        self.gamma.setToolTip("R1 regularisation weight (NVIDIA: about 0.0002 x resolution^2 / batch)")
-        self.kimg = QDoubleSpinBox()
-        self.kimg.setRange(0.001, 1_000_000)
-        self.kimg.setDecimals(3)
-        self.kimg.setToolTip("Length of the run in thousands of real images shown to D")
-        self.snap = QSpinBox()
-        self.snap.setRange(1, 100_000)
-        self.snap.setToolTip("Snapshot (network + fakes grid) every this many ticks")
-        self.tick = QDoubleSpinBox()
-        self.tick.setRange(0.001, 1000)
-        self.tick.setDecimals(3)
-        self.tick.setToolTip("kimg per tick: how often the monitor gets a new point (a stats line)")
-        self.mirror = QCheckBox("x-flips double the dataset")
-        self.aug = QComboBox()
-        self.aug.addItems(["ada", "noaug", "fixed"])
-        self.target = QDoubleSpinBox()
-        self.target.setRange(0.0, 1.0)
-        self.target.setSingleStep(0.05)
-        self.target.setToolTip("ADA target for the sign of D's output on reals (0.6)")
         self.aug.currentTextChanged.connect(lambda a: self.target.setEnabled(a == "ada"))
-        # The size training runs at: images of any other size are fitted by ``transform`` as they load,
-        # so a plain folder of photos trains directly (no separate `explorer dataset` step).
-        self.resolution = QComboBox()
-        self.resolution.addItems([str(2**k) for k in range(2, 13)])
-        self.resolution.setToolTip("Training size: images of another size are cropped or padded, then resized")
-        self.transform = QComboBox()
-        self.transform.addItems(list(TRANSFORMS))
-        self.transform.setToolTip("How images that are not square at this size are fitted")
-        self.resolution.currentTextChanged.connect(self._invalidate_estimate)
-        self.cond = QCheckBox("use the dataset's labels (class-conditional)")
         self.cond.setEnabled(False)
-        self.device = QComboBox()
-        self.device.addItems(available_devices(self.parser))
-        for w in (self.cfg, self.device):
+        for w in (self.cfg, self.device, self.resolution):
             w.currentTextChanged.connect(self._invalidate_estimate)
         self.batch.valueChanged.connect(self._update_estimate_text)
         self.kimg.valueChanged.connect(self._update_estimate_text)
-        form = QFormLayout()
-        form.addRow("Config preset", self.cfg)
-        form.addRow("Batch", self.batch)
-        form.addRow("Gamma (R1)", self.gamma)
-        form.addRow("Length (kimg)", self.kimg)
-        form.addRow("Tick (kimg)", self.tick)
-        form.addRow("Snapshot every (ticks)", self.snap)
-        form.addRow("Resolution", self.resolution)
-        form.addRow("Fit images by", self.transform)
-        form.addRow("Mirror", self.mirror)
-        form.addRow("Augmentation", self.aug)
-        form.addRow("ADA target", self.target)
-        form.addRow("Conditional", self.cond)
-        form.addRow("Device", self.device)
         self.estimate_label = QLabel("Speed not measured yet.")
         self.estimate_label.setWordWrap(True)
         self.estimate_button = QPushButton("Estimate speed")
@@ -466,24 +433,12 @@ class TrainingForm(QWidget):
             self.resolution.setCurrentText(str(values.get("resolution", 64)))
 
     def values(self) -> dict:
-        """The form as ``explorer train`` options (names as the trainer spells them)."""
-        return {
-            "outdir": self.outdir_edit.text().strip(),
-            "data": self.data_edit.text().strip(),
-            "cfg": self.cfg.currentText(),
-            "batch": self.batch.value(),
-            "gamma": self.gamma.value(),
-            "kimg": _number(self.kimg.value()),
-            "snap": self.snap.value(),
-            "tick": _number(self.tick.value()),
-            "resolution": int(self.resolution.currentText()),
-            "transform": self.transform.currentText(),
-            "mirror": self.mirror.isChecked(),
-            "aug": self.aug.currentText(),
-            "target": self.target.value() if self.aug.currentText() == "ada" else None,
-            "cond": self.cond.isChecked(),
-            "device": self.device.currentText(),
-        }
+        """The form as TrainOptions fields (ADA's target only when ADA is on)."""
+        values = {"outdir": self.outdir_edit.text().strip(), "data": self.data_edit.text().strip()}
+        values.update({name: widget_value(widget) for name, widget in self.fields.items()})
+        if values["aug"] != "ada":
+            del values["target"]
+        return values
 
     # ---- speed estimate
     def _invalidate_estimate(self, *_):
@@ -559,16 +514,19 @@ class TrainingForm(QWidget):
         return ""
 
     def argv(self) -> list[str]:
-        return build_train_argv(self.parser, self.values())
+        """``explorer train`` arguments for the form (every form field spelled out, so the command reads whole).
+
+        Raises UsageError for a value the trainer would refuse."""
+        return TrainOptions(**self.values()).to_argv(explicit=FORM_FIELDS)
 
     def start(self) -> None:
         problem = self.check()
         if problem:
             self.message.setText(problem)
             return
-        argv = self.argv()
         try:
-            TrainOptions.from_namespace(self.parser.parse_args(argv))  # the trainer's own checks, in one line
+            argv = self.argv()
+            TrainOptions.from_namespace(self.parser.parse_args(argv))  # and the trainer's parser takes it
         except (argparse.ArgumentError, UsageError) as exc:
             self.message.setText(f"explorer train refuses these settings: {exc}")
             return

@@ -105,20 +105,23 @@ class TrainOptions:
             object.__setattr__(self, f.name, _checked(f.name, meta, value))
 
     # -- command lines
-    def to_argv(self) -> list[str]:
-        """The shortest ``explorer train`` arguments that give these options (``from_argv`` inverts it)."""
+    def to_argv(self, explicit=()) -> list[str]:
+        """``explorer train`` arguments that give these options (``from_argv`` inverts it): the fields not at
+        their default, and those named in ``explicit`` whatever their value."""
         argv = []
         for f in fields(self):
             meta: Option = f.metadata["option"]
             value = getattr(self, f.name)
-            if value == f.default and not meta.required:
+            if value == f.default and not meta.required and (f.name not in explicit or value is None):
                 continue
             if meta.kind == "bool":
-                argv.append(meta.flag(f.name))
+                if value:
+                    argv.append(meta.flag(f.name))
             elif meta.kind == "list":
                 argv.append(f"{meta.flag(f.name)}={','.join(value)}")
             elif meta.kind == "float":
-                argv.append(f"{meta.flag(f.name)}={value!r}")
+                text = repr(value)  # exact, and 50.0 reads --kimg=50
+                argv.append(f"{meta.flag(f.name)}={text[:-2] if text.endswith('.0') else text}")
             else:
                 argv.append(f"{meta.flag(f.name)}={value}")
         return argv
