@@ -268,3 +268,33 @@ def test_truncated_and_transparent_images_in_a_training_folder_are_skipped(tmp_p
     assert (items[1] == items[3]).all() and (items[2] == items[3]).all()  # the next usable image stands in
     again = ImageDataset(src, resolution=16)  # a resume meets the same stand-ins
     assert all((again[i][0] == items[i]).all() for i in range(4))
+
+
+# ----------------------------------------------------------------------- training_options.json reader
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                         st.sampled_from(["resume", "snapshot", "training_set_kwargs", "path", "total_kimg",
+                                          "metrics", "feature_net", "x"]), inner, max_size=4), max_leaves=12)
+
+
+@FUZZ
+@given(options=_JSON, raw=st.binary(max_size=40))
+def test_fuzzed_training_options_json_never_crashes_the_readers(tmp_path_factory, options, raw):
+    from explorer.train import launch
+    from explorer.train.run_reader import RunDirError, RunReader
+
+    run = tmp_path_factory.mktemp("opts") / "00000-run"
+    run.mkdir()
+    for content in (json.dumps(options).encode(), raw):
+        (run / "training_options.json").write_bytes(content)
+        reader = RunReader(run)
+        reader.poll()
+        assert reader.resumed_from is None or reader.resumed_from.is_dir()
+        reader.total_kimg, reader.eta_seconds
+        try:
+            command = launch.resume_command(run)
+        except RunDirError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert "--feature-net" not in command  # never a file path taken from the options
