@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer.train import distributed  # noqa: E402
 from explorer.train.loop import TrainingLoop, _new_options  # noqa: E402
+from explorer.train.options import TrainOptions  # noqa: E402
 
 
 def _random_dataset(folder: Path, resolution: int, count: int = 8) -> Path:
@@ -43,8 +44,9 @@ def bench(cfg: str, resolution: int, batch: int | None, steps: int, warmup: int,
         torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
         data = _random_dataset(Path(tmp), resolution)
-        options = _new_options(data, cfg, 1, batch, None, None, None, None, False, "fixed" if p > 0 else "noaug",
-                               0.6, p, False, 0, 0, device, [], None, resolution, None, None, None)
+        command = TrainOptions(data=data, outdir=Path(tmp), cfg=cfg, batch=batch, aug="fixed" if p > 0 else "noaug",
+                               p=p, workers=0, resolution=resolution)
+        options = _new_options(command, device, 1)
         options["run_dir"] = tmp
         loop = TrainingLoop(options, distributed.Dist(device=torch.device(device)))
         loop._build()

@@ -156,3 +156,101 @@ def test_dataset_json_labels_are_carried_through(tmp_path):
     assert report.written == 3 and report.skipped[0][1].startswith("has no label")
     ds = ImageDataset(tmp_path / "d.zip", use_labels=True)
     assert ds.label_dim == 2 and sorted(ds.label(i)[0] for i in range(3)) == [0.0, 1.0, 2.0]
+
+
+# ------------------------------------------------------------------------ hostile and broken inputs
+
+
+def _zip_of(path: Path, members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _png(size=(16, 16), mode="RGB") -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_hostile_zip_members_are_skipped_with_reasons(tmp_path):
+    import io
+
+    good = _png()
+    bomb = _zip_of(tmp_path / "bomb.zip", {"ok.png": good, "bomb.png": b"\0" * (8 * 2**20)}, zipfile.ZIP_DEFLATED)
+    crc = bytearray(_zip_of(tmp_path / "crc.zip", {"ok.png": good, "bad.png": good}).read_bytes())
+    second = crc.find(good, crc.find(good) + 1)
+    crc[second + len(good) // 2] ^= 0xFF  # the stored bytes no longer match their CRC
+    (tmp_path / "crc.zip").write_bytes(bytes(crc))
+    enc = bytearray(_zip_of(tmp_path / "enc.zip", {"ok.png": good, "secret.png": good}).read_bytes())
+    for offset in (enc.find(b"PK\x03\x04", 1), enc.rfind(b"PK\x01\x02")):  # mark the second member encrypted
+        flag = offset + (6 if enc[offset + 2] == 3 else 8)
+        enc[flag] |= 1
+    (tmp_path / "enc.zip").write_bytes(bytes(enc))
+    frames = io.BytesIO()
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(frames, format="gif", save_all=True,
+                                                 append_images=[Image.new("RGB", (16, 16), (0, 0, 255))], duration=100)
+    huge = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(huge, format="png")  # 400 Mpx, a few kB on disk
+    odd = _zip_of(tmp_path / "odd.zip", {"ok.png": good, "anim.gif": frames.getvalue(), "huge.png": huge.getvalue(),
+                                         "deep.png": _png(mode="I;16"), "../../escape.png": good})
+    cases = {bomb: ("bomb.png", "zip bomb"), tmp_path / "crc.zip": ("bad.png", "CRC"),
+             tmp_path / "enc.zip": ("secret.png", "encrypted"), odd: ("anim.gif", "animated")}
+    for source, (name, reason) in cases.items():
+        out = tmp_path / f"out-{source.stem}.zip"
+        report = make_dataset(source, out, 16)
+        skipped = dict(report.skipped)
+        assert reason in skipped[name], (source.name, skipped)
+        assert "ok.png" not in skipped
+    skipped = dict(make_dataset(odd, tmp_path / "odd-again.zip", 16).skipped)
+    assert f"more than {8192 * 8192} pixels" in skipped["huge.png"] and "16-bit" in skipped["deep.png"]
+    with zipfile.ZipFile(tmp_path / "out-odd.zip") as zf:  # every member lands inside the output's own layout
+        assert all(n == "dataset.json" or n.startswith("00000/img") for n in zf.namelist())
+    assert not (tmp_path.parent / "escape.png").exists()
+    dataset = ImageDataset(bomb, resolution=16)  # the training reader applies the same limits
+    assert dataset.names == ["ok.png"] and "zip bomb" in dict(dataset.skipped)["bomb.png"]
+
+
+def test_damaged_zip_and_dataset_json_are_one_line_errors(tmp_path):
+    src = _zip_of(tmp_path / "src.zip", {"a.png": _png(), "dataset.json": b"{\"labels\": [[\"a.png\", 1e400]]}"})
+    with pytest.raises(ExplorerError, match="dataset.json") as info:
+        ImageDataset(src, use_labels=True)
+    assert "\n" not in str(info.value)
+    data = bytearray(src.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 28 : central + 30] = b"\xff\xff"  # a file-name length running past the directory
+    (tmp_path / "torn.zip").write_bytes(bytes(data))
+    with pytest.raises(ExplorerError) as info:
+        make_dataset(tmp_path / "torn.zip", tmp_path / "out.zip", 16)
+    assert "torn.zip" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_fuzzed_dataset_zips_never_crash(tmp_path):
+    """Seeded random byte mutations of a small labelled dataset zip: each is readable, or one line."""
+    from explorer.train.dataset import SkipImage
+
+    src = make_shapes(tmp_path / "src", count=4)
+    make_dataset(src, tmp_path / "clean.zip", 8, labels="subfolders")
+    clean = (tmp_path / "clean.zip").read_bytes()
+    rng = np.random.default_rng(22)
+    for case in range(60):
+        data = bytearray(clean)
+        for _ in range(int(rng.integers(1, 12))):
+            data[int(rng.integers(len(data)))] = int(rng.integers(256))
+        path = tmp_path / f"mutant{case}.zip"
+        path.write_bytes(bytes(data))
+        try:
+            dataset = ImageDataset(path, use_labels=bool(case % 2))
+            for i in range(len(dataset)):
+                dataset[i]
+        except ExplorerError as exc:
+            assert "\n" not in str(exc)
+        except SkipImage:
+            raise AssertionError("a skipped image escaped the reader")
+        try:
+            make_dataset(path, tmp_path / f"out{case}.zip", 8)
+        except ExplorerError as exc:
+            assert "\n" not in str(exc)

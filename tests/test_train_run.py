@@ -21,6 +21,7 @@ from explorer.cli import main
 from explorer.formats import load_model, native
 from explorer.train.dataset import make_dataset
 from explorer.train.loop import train
+from explorer.train.options import TrainOptions
 from explorer.train.snapshot import load_resume_state
 from tests.test_dataset_tool import make_shapes
 
@@ -82,14 +83,14 @@ def _tiny16(shapes, outdir, **kw):
     args = dict(data=shapes / "shapes16.zip", outdir=outdir, cfg="tiny", batch=16, tick=0.016, workers=0,
                 aug="fixed", p=0.3, seed=5, device="cpu")
     args.update(kw)
-    return train(**args)
+    return train(TrainOptions(**args))
 
 
 def test_resume_is_exact_and_restores_augment_p(shapes, tmp_path):
     outdir = tmp_path / "runs"
     straight = _tiny16(shapes, outdir, kimg=0.064, desc="straight")
     first = _tiny16(shapes, outdir, kimg=0.032, desc="first")
-    resumed = train(data=shapes / "shapes16.zip", outdir=outdir, kimg=0.064, resume=first, desc="resumed")
+    resumed = train(TrainOptions(data=shapes / "shapes16.zip", outdir=outdir, kimg=0.064, resume=first, desc="resumed"))
 
     options = json.loads((resumed / "training_options.json").read_text())
     assert options["resume"]["exact"] and Path(options["resume"]["snapshot"]).parent == first
@@ -107,7 +108,7 @@ def test_resume_is_exact_and_restores_augment_p(shapes, tmp_path):
     state = load_resume_state(state_path)
     state["augment_p"] = 0.37
     torch.save(state, state_path)
-    again = train(data=shapes / "shapes16.zip", outdir=outdir, kimg=0.048, resume=first, desc="again")
+    again = train(TrainOptions(data=shapes / "shapes16.zip", outdir=outdir, kimg=0.048, resume=first, desc="again"))
     assert _stats(again)[0]["Progress/augment"]["mean"] == pytest.approx(0.37)
     assert "resuming exactly" in (again / "log.txt").read_text()
 
@@ -269,8 +270,8 @@ def test_user_errors_are_one_line_exit_2(shapes, tmp_path, capsys, monkeypatch):
 
 def test_fine_tune_from_an_nvidia_pickle(shapes, tmp_path, nvidia_dir, capsys):
     """--resume with a foreign model file: its generator (shapes and weights) is the starting point."""
-    run_dir = train(data=shapes / "shapes32.zip", outdir=tmp_path / "runs", cfg="tiny", batch=8, kimg=0.008,
-                    workers=0, device="cpu", resume=nvidia_dir / "sg2-skip-32.pkl")
+    run_dir = train(TrainOptions(data=shapes / "shapes32.zip", outdir=tmp_path / "runs", cfg="tiny", batch=8, kimg=0.008,
+                    workers=0, device="cpu", resume=nvidia_dir / "sg2-skip-32.pkl"))
     options = json.loads((run_dir / "training_options.json").read_text())
     assert options["G_kwargs"]["z_dim"] == 48 and options["resume"]["exact"] is False
     assert "D starts from scratch" in (run_dir / "log.txt").read_text()

@@ -20,9 +20,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 pytest.importorskip("pytestqt")
 
+from explorer.train import launch  # noqa: E402
 from explorer.train import run_reader as rr  # noqa: E402
 from explorer.train.preflight import scan_dataset  # noqa: E402
 
@@ -146,22 +148,28 @@ def test_fallback_speed_estimate_times_bare_networks(one_torch_thread):
     assert estimate.sec_per_kimg > 0 and estimate.method == "networks" and "estimate" in estimate.note.lower()
 
 
-def test_command_line_follows_the_trainers_parser():
-    import argparse
+def test_form_is_generated_from_the_options_schema(qtbot, tmp_path):
+    """Each form widget takes its range and choices from TrainOptions, and the form's command line is one
+    TrainOptions reads back to the same values."""
+    from explorer.gui.training_dialog import FORM_FIELDS, TrainingForm
+    from explorer.train.options import TrainOptions
 
-    from explorer.gui.training_dialog import build_train_argv
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data")
-    parser.add_argument("--mirror", action="store_true")
-    parser.add_argument("--cond", action="store_true")
-    parser.add_argument("--fp32", action=argparse.BooleanOptionalAction)
-    parser.add_argument("--gamma", type=float)
-    values = {"data": "d", "mirror": True, "cond": False, "fp32": False, "gamma": 0.0002, "estimate_only": 1}
-    argv = build_train_argv(parser, values)
-    assert argv == ["--data=d", "--mirror", "--no-fp32", "--gamma=0.0002"]
-    args = parser.parse_args(argv)
-    assert args.mirror and not args.cond and args.fp32 is False and args.gamma == 0.0002
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    assert set(form.fields) == set(FORM_FIELDS)
+    assert form.batch.minimum() == 1 and form.target.maximum() == 1.0 and form.gamma.minimum() == 0.0
+    assert [form.aug.itemText(i) for i in range(form.aug.count())] == ["ada", "fixed", "noaug"]
+    assert form.resolution.itemText(0) == "4" and form.resolution.itemText(form.resolution.count() - 1) == "4096"
+    form.data_edit.setText(str(tmp_path / "images"))
+    form.outdir_edit.setText(str(tmp_path / "runs"))
+    form.cfg.setCurrentText("tiny")
+    form.kimg.setValue(50)
+    form.mirror.setChecked(True)
+    argv = form.argv()
+    assert "--cfg=tiny" in argv and "--kimg=50" in argv and "--mirror" in argv
+    options = TrainOptions.from_argv(argv)
+    assert options.kimg == 50 and options.mirror and options.resolution == int(form.resolution.currentText())
+    assert options == TrainOptions(**form.values())
 
 
 def test_form_lists_dataset_problems_without_crashing(qtbot, tmp_path, one_torch_thread):
@@ -293,15 +301,17 @@ def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidi
 
 
 def test_standalone_monitor_opens_snapshot_in_a_new_explorer_window(qtbot, tmp_path, nvidia_dir):
+    from explorer.cli.monitor import ExplorerWindowOpener
     from explorer.gui.training_monitor import MonitorWindow
 
     run_dir = fake_run(tmp_path, snapshots=(0, 1))
     shutil.copy(nvidia_dir / "sg2-skip-32.pkl", run_dir / "network-snapshot-000001.pkl")
-    window = MonitorWindow(run_dir)
+    opener = ExplorerWindowOpener()
+    window = MonitorWindow(run_dir, open_snapshot=opener)
     qtbot.addWidget(window)
     window.show()
     window.monitor.open_button.click()
-    explorer = window.explorer
+    explorer = opener.window
     assert explorer is not None
     qtbot.addWidget(explorer)
     qtbot.waitUntil(lambda: explorer.model_info is not None, timeout=TIMEOUT)
@@ -364,13 +374,11 @@ while True:
 
 def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, started):
     """The dialog's own machinery against a stand-in trainer (fast, independent of the real one)."""
-    from explorer.gui import training_dialog
     from explorer.gui.training_dialog import TrainingDialog
 
     script = tmp_path / "stand_in_trainer.py"
     script.write_text(FAKE_TRAINER)
-    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(script), *argv])
-    monkeypatch.setattr(training_dialog, "train_parser", lambda: None)
+    monkeypatch.setattr(launch, "train_command", lambda argv: [sys.executable, str(script), *argv])
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     dialog.launch(["--outdir=" + str(tmp_path / "runs"), "--kimg=1000"], tmp_path / "runs")
@@ -405,7 +413,7 @@ def test_start_detaches_and_stop_is_graceful(qtbot, tmp_path, monkeypatch, start
     # A trainer that fails before making a run folder: its one-line error is shown in the form.
     failing = tmp_path / "failing_trainer.py"
     failing.write_text("import sys; print('explorer train: error: data.zip: no such folder or zip file', file=sys.stderr); sys.exit(2)")
-    monkeypatch.setattr(rr, "train_command", lambda argv: [sys.executable, str(failing), *argv])
+    monkeypatch.setattr(launch, "train_command", lambda argv: [sys.executable, str(failing), *argv])
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     dialog.launch([], tmp_path / "runs")
@@ -426,7 +434,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     from explorer.gui.training_dialog import TrainingDialog, train_parser
 
     folder = make_image_folder(tmp_path / "images")
-    (folder / "truncated.png").unlink()  # the trainer's header check lets it through, then fails on it
+    # truncated.png passes the header check; the trainer skips it when it first loads it (issue 22.4)
     dialog = TrainingDialog()
     qtbot.addWidget(dialog)
     form = dialog.form
@@ -463,7 +471,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     assert snapshot is not None and snapshot.suffix == ".safetensors", "a graceful stop leaves a final snapshot"
     assert monitor.timeline_snapshots[-1].fakes.is_file() and monitor.resume_button.isEnabled()
     # The Resume button's command line is one the real trainer accepts.
-    train_parser().parse_args(rr.resume_command(run_dir)[4:])
+    train_parser().parse_args(launch.resume_command(run_dir)[4:])
 
     window = main_window(network=None, restore_session=False, autosave=False)
     qtbot.addWidget(window)
@@ -474,3 +482,76 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
     dialog.close()
     again.close()
     window.shutdown()
+
+
+# ------------------------------------------------------------------- issue 21: resolution and Return
+
+
+def test_plain_folder_of_odd_sized_images_starts_at_the_chosen_resolution(qtbot, tmp_path, monkeypatch):
+    """96x96 photos: the form offers 64 (and the fit mode), and the command it builds is one the trainer
+    runs on the folder directly (it used to ask for a CLI flag the form did not have)."""
+    from explorer.gui.training_dialog import TrainingDialog, train_parser
+    from explorer.train.dataset import ImageDataset
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    Image.fromarray(rng.integers(0, 255, (60, 120, 3), dtype=np.uint8)).save(folder / "wide.png")
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    form = dialog.form
+    form.set_dataset(folder)
+    qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
+    assert form.resolution.currentText() == "64"
+    form.transform.setCurrentText("pad")
+    form.outdir_edit.setText(str(tmp_path / "runs"))
+    emitted = []
+    form.startRequested.connect(lambda argv, outdir: emitted.append(argv))
+    qtbot.mouseClick(form.start_button, Qt.LeftButton)
+    assert emitted, form.message.text()
+    args = train_parser().parse_args(emitted[0])
+    assert args.resolution == 64 and args.transform == "pad"
+    dataset = ImageDataset(args.data, resolution=args.resolution, transform=args.transform)
+    assert dataset.resolution == 64 and dataset[3][0].shape == (3, 64, 64)
+    dialog.close()
+
+
+def test_return_in_the_dataset_field_scans_and_opens_no_picker(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from explorer.gui.training_dialog import TrainingDialog
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: opened.append(a) or "")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: opened.append(a) or ("", ""))
+    folder = make_image_folder(tmp_path / "images")
+    dialog = TrainingDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    form = dialog.form
+    form.data_edit.setFocus()
+    qtbot.keyClicks(form.data_edit, str(folder))
+    qtbot.keyClick(form.data_edit, Qt.Key_Return)
+    qtbot.waitUntil(lambda: form.scan is not None, timeout=TIMEOUT)
+    assert opened == [] and form.scan.usable == 6
+    assert dialog.monitor is None  # nor did Return start a run
+    dialog.close()
+
+
+def test_monitor_screenshot_on_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from explorer import fileio
+    from explorer.cli import main
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio, "atomic_write_bytes", full_disk)
+    run_dir = fake_run(tmp_path)
+    assert main(["monitor", str(run_dir), "--screenshot", str(tmp_path / "shot.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "shot.png: cannot write the screenshot (No space left on device)" in err[0]
+    assert not (tmp_path / "shot.png").exists()

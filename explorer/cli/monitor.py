@@ -26,6 +26,23 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+class ExplorerWindowOpener:
+    """"Open in explorer" for the standalone monitor: an explorer window for the snapshot, reused after."""
+
+    def __init__(self):
+        self.window = None
+
+    def __call__(self, path: Path) -> None:
+        from explorer.gui.app import main_window
+
+        if self.window is None or not self.window.isVisible():
+            self.window = main_window(network=str(path), restore_session=False)
+            self.window.show()
+        else:
+            self.window.open_model(path)
+            self.window.raise_()
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -50,7 +67,7 @@ def run(args) -> int:
     from explorer.gui.training_monitor import MonitorWindow
 
     app = application()
-    window = MonitorWindow(run_dir)
+    window = MonitorWindow(run_dir, open_snapshot=ExplorerWindowOpener())
     if shot is None:
         window.show()
         return app.exec()
@@ -65,6 +82,8 @@ def run(args) -> int:
     try:
         window.resize(*size)
         save_screenshot(window, shot)
+    except OSError as exc:  # a full disk, say: the atomic write left no temporary file and no half PNG
+        raise UsageError(f"{shot.name}: cannot write the screenshot ({exc.strerror or exc})") from None
     finally:
         qInstallMessageHandler(previous)
         window.monitor.stop_polling()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -42,18 +43,19 @@ from PySide6.QtWidgets import (
 from explorer.errors import ExplorerError, UsageError
 from explorer.gui.canvas import qimage_from_array
 from explorer.train import preflight
+from explorer.train.dataset import TRANSFORMS
+from explorer.train.options import Option, TrainOptions
+from explorer.train import launch
 from explorer.train import run_reader as rr
 
 MAX_LISTED_PROBLEMS = 200
 SETTINGS_OUTDIR = "train/outdir"
 SETTINGS_DATA = "train/data"
 
-def train_parser() -> argparse.ArgumentParser | None:
-    """``explorer train``'s own parser (None while the trainer is not installed in this checkout)."""
-    try:
-        from explorer.cli import train as train_cli
-    except ImportError:
-        return None
+def train_parser() -> argparse.ArgumentParser:
+    """``explorer train``'s own parser, refusing bad values with a one-line UsageError instead of exiting."""
+    from explorer.cli import train as train_cli
+
     root = argparse.ArgumentParser(prog="explorer", exit_on_error=False)
     sub = root.add_subparsers(dest="command")
     train_cli.add_parser(sub)
@@ -69,10 +71,8 @@ def train_parser() -> argparse.ArgumentParser | None:
 
 def presets() -> dict[str, dict]:
     """Preset name -> the form's fields, from the trainer's ``--cfg`` table (``spec`` is its CfgSpec)."""
-    try:
-        from explorer.train.configs import CONFIGS
-    except ImportError:
-        return {}
+    from explorer.train.configs import CONFIGS
+
     return {
         name: {"batch": spec.batch, "gamma": spec.gamma, "kimg": spec.kimg, "snap": spec.snap_ticks,
                "tick": spec.tick_kimg, "resolution": spec.resolution_hint or 256, "spec": spec}
@@ -89,36 +89,44 @@ def network_configs(preset: dict, resolution: int, channels: int = 3, c_dim: int
             configs.discriminator_config(spec, resolution, channels, c_dim, cuda))
 
 
-def build_train_argv(parser: argparse.ArgumentParser | None, values: dict) -> list[str]:
-    """Form values -> ``explorer train`` arguments, spelled the way the trainer's parser wants them.
+# Form rows: TrainOptions field -> label. The widget, its range, choices and tooltip come from the field.
+FORM_FIELDS = {
+    "cfg": "Config preset", "batch": "Batch", "gamma": "Gamma (R1)", "kimg": "Length (kimg)", "tick": "Tick (kimg)",
+    "snap": "Snapshot every (ticks)", "resolution": "Resolution", "transform": "Fit images by", "mirror": "Mirror",
+    "aug": "Augmentation", "target": "ADA target", "cond": "Conditional", "device": "Device",
+}
+DECIMALS = 4
+SPIN_MAX = 1_000_000  # spin boxes need a finite top; the schema's own bounds are far beyond what anyone types
 
-    Booleans become bare flags for ``store_true`` options and ``--opt=1/0`` for options that take a value
-    (NVIDIA's style); options the trainer does not have are left out (the estimate-only ones).
-    """
-    args: list[str] = []
-    actions = {}
-    if parser is not None:
-        for action in parser._actions:
-            for option in action.option_strings:
-                actions[option] = action
-    for key, value in values.items():
-        if value is None:
-            continue
-        option = f"--{key}"
-        action = actions.get(option)
-        if parser is not None and action is None:
-            continue
-        if isinstance(value, bool):
-            if action is not None and action.nargs == 0:  # a flag (store_true / --x --no-x)
-                if value:
-                    args.append(option)
-                elif isinstance(action, argparse.BooleanOptionalAction):
-                    args.append(f"--no-{key}")
-            else:
-                args.append(f"{option}={int(value)}")
-        else:
-            args.append(f"{option}={value:.10g}" if isinstance(value, float) else f"{option}={value}")
-    return args
+
+def option_widget(meta: Option) -> QWidget:
+    """A widget for one TrainOptions field: a check box, a list of choices (powers of two too) or a spin box."""
+    if meta.kind == "bool":
+        widget = QCheckBox(meta.help)
+    elif meta.kind == "choice" or meta.power_of_two:
+        widget = QComboBox()
+        low, high = int(meta.low or 1), int(meta.high or 1)
+        widget.addItems(list(meta.choices) if meta.kind == "choice"
+                        else [str(2**k) for k in range(low.bit_length() - 1, high.bit_length())])
+    elif meta.kind == "int":
+        widget = QSpinBox()
+        widget.setRange(int(meta.low or 0) + meta.above, int(min(meta.high or SPIN_MAX, SPIN_MAX)))
+    else:
+        widget = QDoubleSpinBox()
+        widget.setDecimals(DECIMALS)
+        widget.setRange((meta.low or 0.0) + (10**-DECIMALS if meta.above else 0.0), min(meta.high or SPIN_MAX, SPIN_MAX))
+        widget.setSingleStep(0.05 if (meta.high or SPIN_MAX) <= 1 else 1.0)
+    widget.setToolTip(meta.help)
+    return widget
+
+
+def widget_value(widget: QWidget):
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QComboBox):
+        text = widget.currentText()
+        return int(text) if text.isdigit() else text
+    return widget.value()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -167,11 +175,6 @@ def _keep_until_finished(task: _Task) -> None:
     if app is not None and not getattr(app, "_explorer_waits_for_orphans", False):
         app.aboutToQuit.connect(lambda: [t.wait() for t in list(_ORPHANS)])
         app._explorer_waits_for_orphans = True
-
-
-def _number(value: float) -> float | int:
-    """3.0 -> 3 so the command line reads --kimg=3, not --kimg=3.0."""
-    return int(value) if value == int(value) else value
 
 
 def _settings():
@@ -256,55 +259,25 @@ class TrainingForm(QWidget):
         data_layout.addWidget(self.problems, 1)
         data_layout.addStretch(0)
 
-        # Settings
-        self.cfg = QComboBox()
-        self.cfg.addItems(list(self.preset_table))
+        # Settings: one widget per TrainOptions field in FORM_FIELDS, made from the field's metadata
+        form = QFormLayout()
+        self.fields: dict[str, QWidget] = {}
+        for f in fields(TrainOptions):
+            if f.name in FORM_FIELDS:
+                widget = option_widget(f.metadata["option"])
+                self.fields[f.name] = widget
+                setattr(self, f.name, widget)
+        for name, label in FORM_FIELDS.items():
+            form.addRow(label, self.fields[name])
+        self.device.clear()
+        self.device.addItems(available_devices(self.parser))  # what this machine has, best first
         self.cfg.currentTextChanged.connect(self._apply_preset)
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 4096)
-        self.gamma = QDoubleSpinBox()
-        self.gamma.setRange(0.0, 1000.0)
-        self.gamma.setDecimals(4)
-        self.gamma.setToolTip("R1 regularisation weight (NVIDIA: about 0.0002 x resolution^2 / batch)")
-        self.kimg = QDoubleSpinBox()
-        self.kimg.setRange(0.001, 1_000_000)
-        self.kimg.setDecimals(3)
-        self.kimg.setToolTip("Length of the run in thousands of real images shown to D")
-        self.snap = QSpinBox()
-        self.snap.setRange(1, 100_000)
-        self.snap.setToolTip("Snapshot (network + fakes grid) every this many ticks")
-        self.tick = QDoubleSpinBox()
-        self.tick.setRange(0.001, 1000)
-        self.tick.setDecimals(3)
-        self.tick.setToolTip("kimg per tick: how often the monitor gets a new point (a stats line)")
-        self.mirror = QCheckBox("x-flips double the dataset")
-        self.aug = QComboBox()
-        self.aug.addItems(["ada", "noaug", "fixed"])
-        self.target = QDoubleSpinBox()
-        self.target.setRange(0.0, 1.0)
-        self.target.setSingleStep(0.05)
-        self.target.setToolTip("ADA target for the sign of D's output on reals (0.6)")
         self.aug.currentTextChanged.connect(lambda a: self.target.setEnabled(a == "ada"))
-        self.cond = QCheckBox("use the dataset's labels (class-conditional)")
         self.cond.setEnabled(False)
-        self.device = QComboBox()
-        self.device.addItems(available_devices(self.parser))
-        for w in (self.cfg, self.device):
+        for w in (self.cfg, self.device, self.resolution):
             w.currentTextChanged.connect(self._invalidate_estimate)
         self.batch.valueChanged.connect(self._update_estimate_text)
         self.kimg.valueChanged.connect(self._update_estimate_text)
-        form = QFormLayout()
-        form.addRow("Config preset", self.cfg)
-        form.addRow("Batch", self.batch)
-        form.addRow("Gamma (R1)", self.gamma)
-        form.addRow("Length (kimg)", self.kimg)
-        form.addRow("Tick (kimg)", self.tick)
-        form.addRow("Snapshot every (ticks)", self.snap)
-        form.addRow("Mirror", self.mirror)
-        form.addRow("Augmentation", self.aug)
-        form.addRow("ADA target", self.target)
-        form.addRow("Conditional", self.cond)
-        form.addRow("Device", self.device)
         self.estimate_label = QLabel("Speed not measured yet.")
         self.estimate_label.setWordWrap(True)
         self.estimate_button = QPushButton("Estimate speed")
@@ -333,7 +306,6 @@ class TrainingForm(QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #f88;")
         self.start_button = QPushButton("Start")
-        self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
@@ -346,9 +318,10 @@ class TrainingForm(QWidget):
         layout.addLayout(columns, 1)
         layout.addWidget(out_box)
         layout.addLayout(buttons)
-        if self.parser is None:
-            self.message.setText("The trainer (explorer train) is not available in this installation.")
-            self.start_button.setEnabled(False)
+        # In a dialog every push button is an "auto default": Return in the dataset field would press
+        # the first one (Folder...). Return there means "scan this path", so no button takes Return.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
 
     # ---- dataset
     def _browse_folder(self) -> None:
@@ -401,6 +374,8 @@ class TrainingForm(QWidget):
         if error:
             scan = preflight.DatasetScan(Path(self.data_edit.text()), error=error)
         self.scan = scan
+        if scan.resolution:
+            self.resolution.setCurrentText(str(scan.resolution))
         self._show_scan(scan)
         self._invalidate_estimate()
         if not scan.error:
@@ -425,7 +400,7 @@ class TrainingForm(QWidget):
             lines = [
                 f"<b>{scan.usable}</b> usable image{'s' if scan.usable != 1 else ''} of {scan.files} "
                 f"({len(scan.problems)} with problems)",
-                f"Size: {scan.size_text()}; trains at <b>{res}x{res}</b>" if res else "Size: -",
+                f"Size: {scan.size_text()}; suggested training size <b>{res}x{res}</b> (Resolution)" if res else "Size: -",
                 f"Labels: {labels}",
             ]
             if scan.decoded < scan.usable:
@@ -454,24 +429,16 @@ class TrainingForm(QWidget):
         self.mirror.setChecked(bool(values.get("mirror", False)))
         self.aug.setCurrentText(str(values.get("aug", "ada")))
         self.target.setValue(float(values.get("target", 0.6)))
+        if self.scan is None or not self.scan.resolution:
+            self.resolution.setCurrentText(str(values.get("resolution", 64)))
 
     def values(self) -> dict:
-        """The form as ``explorer train`` options (names as the trainer spells them)."""
-        return {
-            "outdir": self.outdir_edit.text().strip(),
-            "data": self.data_edit.text().strip(),
-            "cfg": self.cfg.currentText(),
-            "batch": self.batch.value(),
-            "gamma": self.gamma.value(),
-            "kimg": _number(self.kimg.value()),
-            "snap": self.snap.value(),
-            "tick": _number(self.tick.value()),
-            "mirror": self.mirror.isChecked(),
-            "aug": self.aug.currentText(),
-            "target": self.target.value() if self.aug.currentText() == "ada" else None,
-            "cond": self.cond.isChecked(),
-            "device": self.device.currentText(),
-        }
+        """The form as TrainOptions fields (ADA's target only when ADA is on)."""
+        values = {"outdir": self.outdir_edit.text().strip(), "data": self.data_edit.text().strip()}
+        values.update({name: widget_value(widget) for name, widget in self.fields.items()})
+        if values["aug"] != "ada":
+            del values["target"]
+        return values
 
     # ---- speed estimate
     def _invalidate_estimate(self, *_):
@@ -495,7 +462,7 @@ class TrainingForm(QWidget):
         if self._estimate_task is not None:
             return
         preset = self.preset_table.get(self.cfg.currentText(), {})
-        res = (self.scan.resolution if self.scan and not self.scan.error else None) or int(preset.get("resolution", 64))
+        res = int(self.resolution.currentText())
         c_dim = self.scan.num_classes if self.scan and self.cond.isChecked() else 0
         device = self.device.currentText()
         cfg, batch, gamma, aug = self.cfg.currentText(), self.batch.value(), self.gamma.value(), self.aug.currentText()
@@ -544,25 +511,25 @@ class TrainingForm(QWidget):
             return "Choose an output folder."
         if Path(outdir).expanduser().exists() and not Path(outdir).expanduser().is_dir():
             return f"{Path(outdir).name}: the output folder is a file."
-        if self.parser is None:
-            return "The trainer (explorer train) is not available in this installation."
         return ""
 
     def argv(self) -> list[str]:
-        return build_train_argv(self.parser, self.values())
+        """``explorer train`` arguments for the form (every form field spelled out, so the command reads whole).
+
+        Raises UsageError for a value the trainer would refuse."""
+        return TrainOptions(**self.values()).to_argv(explicit=FORM_FIELDS)
 
     def start(self) -> None:
         problem = self.check()
         if problem:
             self.message.setText(problem)
             return
-        argv = self.argv()
-        if self.parser is not None:
-            try:
-                self.parser.parse_args(argv)
-            except (argparse.ArgumentError, UsageError) as exc:
-                self.message.setText(f"explorer train refuses these settings: {exc}")
-                return
+        try:
+            argv = self.argv()
+            TrainOptions.from_namespace(self.parser.parse_args(argv))  # and the trainer's parser takes it
+        except (argparse.ArgumentError, UsageError) as exc:
+            self.message.setText(f"explorer train refuses these settings: {exc}")
+            return
         self.message.setText("")
         outdir = Path(self.outdir_edit.text().strip()).expanduser()
         _settings().setValue(SETTINGS_OUTDIR, str(outdir))
@@ -615,8 +582,8 @@ class TrainingDialog(QDialog):
         try:
             outdir.mkdir(parents=True, exist_ok=True)
             before = {p.name for p in rr.run_dirs_in(outdir)}
-            console = rr.console_log_path(outdir)
-            self.process = rr.start_detached(rr.train_command(argv), console)
+            console = launch.console_log_path(outdir)
+            self.process = launch.start_detached(launch.train_command(argv), console)
         except OSError as exc:
             self.form.message.setText(f"Cannot start the trainer: {exc.strerror or exc}")
             return
@@ -627,20 +594,20 @@ class TrainingDialog(QDialog):
         self._launch_timer.start()
 
     def _look_for_run_dir(self) -> None:
-        launch = self._launch
-        new = rr.find_new_run(launch["outdir"], launch["before"])
+        pending = self._launch
+        new = launch.find_new_run(pending["outdir"], pending["before"])
         if new is not None:
             self._launch_timer.stop()
             self._launch = None
-            self.attach(new, self.process, launch["console"])
+            self.attach(new, self.process, pending["console"])
             return
         code = self.process.poll()
-        if code is not None or time.monotonic() - launch["started"] > self.LAUNCH_TIMEOUT_S:
+        if code is not None or time.monotonic() - pending["started"] > self.LAUNCH_TIMEOUT_S:
             self._launch_timer.stop()
             self._launch = None
             self.form.start_button.setEnabled(True)
             self.form.message.setStyleSheet("color: #f88;")
-            self.form.message.setText(rr.last_error_line(launch["console"]) or f"The trainer exited with status {code}.")
+            self.form.message.setText(launch.last_error_line(pending["console"]) or f"The trainer exited with status {code}.")
 
     # ---- monitoring
     def attach(self, run_dir: str | Path, process=None, console: Path | None = None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QRunnable, QSize, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer.errors import ExplorerError
 from explorer.gui.theme import CANVAS_BACKGROUND
+from explorer.train import launch
 from explorer.train import run_reader as rr
 
 POLL_MS = 1000
@@ -348,7 +350,7 @@ class MonitorWidget(QWidget):
             code = self.process.poll()
             process_running = code is None
             if code not in (None, 0) and not self.message.text():
-                line = rr.last_error_line(self.console) if self.console else ""
+                line = launch.last_error_line(self.console) if self.console else ""
                 self.message.setText(line or f"The trainer exited with status {code}; see the log below.")
         status = self.reader.status(process_running)
         if status == "stopped" and self.process is not None and self.process.poll() not in (None, 0):
@@ -482,10 +484,10 @@ class MonitorWidget(QWidget):
         outdir = self.run_dir.parent
         try:
             (self.run_dir / rr.STOP_FILE).unlink(missing_ok=True)
-            command = rr.resume_command(self.run_dir, self.reader.options or None)
+            command = launch.resume_command(self.run_dir, self.reader.options or None)
             before = {p.name for p in rr.run_dirs_in(outdir)}
-            console = rr.console_log_path(outdir)
-            process = rr.start_detached(command, console)
+            console = launch.console_log_path(outdir)
+            process = launch.start_detached(command, console)
         except (OSError, ExplorerError) as exc:
             self.message.setText(f"Cannot resume: {exc}")
             return
@@ -497,7 +499,7 @@ class MonitorWidget(QWidget):
 
     def _follow_resume(self) -> None:
         resume = self._resume
-        new = rr.find_new_run(resume["from"].parent, resume["before"], resumed_from=resume["from"])
+        new = launch.find_new_run(resume["from"].parent, resume["before"], resumed_from=resume["from"])
         if new is not None:
             self._resume = None
             self.switch_run(new, resume["process"], resume["console"])
@@ -505,7 +507,7 @@ class MonitorWidget(QWidget):
         code = resume["process"].poll()
         if code is not None or time.monotonic() - resume["started"] > self.RESUME_TIMEOUT_S:
             self._resume = None
-            self.message.setText(rr.last_error_line(resume["console"]) or f"The trainer exited with status {code}.")
+            self.message.setText(launch.last_error_line(resume["console"]) or f"The trainer exited with status {code}.")
             self.status = ""  # redraw the status badge
 
     def switch_run(self, run_dir: str | Path, process: subprocess.Popen | None = None, console: Path | None = None) -> None:
@@ -542,30 +544,24 @@ class MonitorWidget(QWidget):
 
 
 class MonitorWindow(QWidget):
-    """A top-level window around one MonitorWidget (``explorer monitor`` and Train > Open run...)."""
+    """A top-level window around one MonitorWidget (``explorer monitor``).
 
-    def __init__(self, run_dir: str | Path, process: subprocess.Popen | None = None, parent=None):
+    ``open_snapshot(path)`` is what "Open in explorer" does; the caller supplies it (the monitor knows no
+    explorer window, which keeps this module free of an import of the app that imports it).
+    """
+
+    def __init__(self, run_dir: str | Path, process: subprocess.Popen | None = None, parent=None,
+                 open_snapshot: Callable[[Path], None] | None = None):
         super().__init__(parent, Qt.Window)
         self.monitor = MonitorWidget(run_dir, process=process)
         self.setWindowTitle(f"Training monitor: {self.monitor.run_dir.name}")
         self.monitor.runDirChanged.connect(lambda path: self.setWindowTitle(f"Training monitor: {Path(path).name}"))
-        self.explorer = None
-        self.monitor.openSnapshot.connect(self.open_in_explorer)
+        if open_snapshot is not None:
+            self.monitor.openSnapshot.connect(open_snapshot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.monitor)
         self.resize(1180, 820)
-
-    def open_in_explorer(self, path: Path) -> None:
-        """On its own (``explorer monitor``) the monitor opens an explorer window for the snapshot, then reuses it."""
-        from explorer.gui.app import main_window
-
-        if self.explorer is None or not self.explorer.isVisible():
-            self.explorer = main_window(network=str(path), restore_session=False)
-            self.explorer.show()
-        else:
-            self.explorer.open_model(path)
-            self.explorer.raise_()
 
     def closeEvent(self, event) -> None:
         self.monitor.stop_polling()

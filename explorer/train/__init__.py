@@ -8,7 +8,11 @@ Modules, one job each:
 - ``loss``: non-saturating logistic loss with lazy R1, path-length regularisation and style mixing;
 - ``metrics``: FID / KID from a user-supplied feature network;
 - ``configs``: the ``--cfg`` presets (tiny, small, paper256, paper512, stylegan2);
-- ``run_dir``: run-directory naming, logs, stats.jsonl, image grids;
+- ``options``: ``TrainOptions``, the one schema of ``explorer train``'s options (parser, checks, argv, JSON);
+- ``run_layout``: the run folder's file names, shared by the writers and the readers;
+- ``run_dir``: run-directory naming, logs, stats.jsonl, image grids, one-line write errors;
+- ``run_options`` / ``snapshot``: checking what a resume state says before trusting it;
+- ``run_reader`` / ``launch``: reading a run from outside; starting trainers detached from a window;
 - ``snapshot``: network snapshots (native ``.safetensors``) and exact-resume state files;
 - ``distributed``: process launch (spawn / torchrun), gradient and statistic reduction;
 - ``loop``: the training loop that ties the above together.

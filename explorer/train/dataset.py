@@ -40,6 +40,12 @@ from explorer.fileio import atomic_write
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
 TRANSFORMS = ("center-crop", "center-crop-wide", "pad")
+# Bounds that keep a hostile file from costing unbounded time or memory (a zip bomb, a 100000x100000 PNG).
+MAX_FILE_BYTES = 256 * 2**20  # one image, or dataset.json, as stored or once unpacked
+MAX_PIXELS = 8192 * 8192
+MAX_COMPRESSION_RATIO = 200  # real image data never inflates this much; a zip bomb does
+MAX_CLASSES = 100_000
+MAX_LABEL_DIM = 4096
 LABEL_SOURCES = ("subfolders", "dataset.json")
 
 
@@ -76,27 +82,48 @@ class _Source:
             )
         elif zipfile.is_zipfile(self.path):
             self.kind = "zip"
-            with zipfile.ZipFile(self.path) as zf:
-                all_names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            try:
+                with zipfile.ZipFile(self.path) as zf:
+                    all_names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+                raise DatasetError(self.path, f"damaged zip file ({' '.join(str(exc).split())})") from None
         else:
             raise DatasetError(self.path, "is neither a folder nor a zip file")
         self.names = [n for n in all_names if Path(n).suffix.lower() in IMAGE_SUFFIXES and not _hidden(n)]
         self.has_json = "dataset.json" in all_names
 
     def read(self, name: str) -> bytes:
-        if self.kind == "dir":
-            return (self.path / name).read_bytes()
-        if self._zip is None:  # opened lazily: each DataLoader worker gets its own handle
-            self._zip = zipfile.ZipFile(self.path)
-        return self._zip.read(name)
+        """The bytes of one member, or ``SkipImage`` saying why it cannot be read (bounded in size)."""
+        try:
+            if self.kind == "dir":
+                path = self.path / name
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    raise SkipImage(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+                return path.read_bytes()
+            if self._zip is None:  # opened lazily: each DataLoader worker gets its own handle
+                self._zip = zipfile.ZipFile(self.path)
+            info = self._zip.getinfo(name)
+            if info.flag_bits & 0x1:
+                raise SkipImage("encrypted zip member")
+            if info.file_size > MAX_FILE_BYTES:
+                raise SkipImage(f"unpacks to more than {MAX_FILE_BYTES // 2**20} MiB")
+            if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
+                raise SkipImage("compressed too well to be an image (a zip bomb?)")
+            return self._zip.read(name)  # never more than file_size bytes; a CRC mismatch raises
+        except SkipImage:
+            raise
+        except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError) as exc:
+            raise SkipImage(f"cannot read file: {' '.join(str(exc).split()) or type(exc).__name__}") from None
 
     def labels_json(self) -> dict | None:
         if not self.has_json:
             return None
         try:
             return json.loads(self.read("dataset.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DatasetError(self.path, f"dataset.json is not valid JSON ({exc})") from None
+        except SkipImage as exc:
+            raise DatasetError(self.path, f"dataset.json: {exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise DatasetError(self.path, f"dataset.json is not valid JSON ({type(exc).__name__})") from None
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -132,6 +159,8 @@ class SkipImage(Exception):
 
 
 def _read_failure(exc: Exception) -> str:
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"image is more than {MAX_PIXELS} pixels"
     if isinstance(exc, UnidentifiedImageError):
         return "cannot read image: unknown or corrupt image data"
     text = re.sub(r"<[^>]*>", "", str(exc)).strip() or type(exc).__name__
@@ -144,6 +173,11 @@ def mode_problem(image: Image.Image) -> str | None:
         return _SKIP_MODES[image.mode]
     if image.mode not in {"1", "L", "P", "RGB", "RGBA", "LA", "PA", "RGBa", "La", "YCbCr", "RGBX"}:
         return f"unsupported image mode {image.mode}"
+    w, h = image.size
+    if w < 1 or h < 1 or w * h > MAX_PIXELS:
+        return f"image is {w}x{h}: empty, or more than {MAX_PIXELS} pixels"
+    if getattr(image, "n_frames", 1) > 1:
+        return f"animated image ({image.n_frames} frames): save the frame you want as a still image"
     return None
 
 
@@ -157,7 +191,7 @@ def decode(data: bytes) -> np.ndarray:
         image.load()
     except SkipImage:
         raise
-    except Exception as exc:  # PIL raises many types for broken files
+    except Exception as exc:  # PIL raises many types for broken files (and DecompressionBombError)
         raise SkipImage(_read_failure(exc)) from None
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
@@ -223,13 +257,48 @@ def _subfolder_labels(names: list[str], path: Path) -> tuple[dict[str, int], lis
 
 
 def _json_labels(source: _Source) -> dict[str, object]:
-    data = source.labels_json()
-    if data is None:
+    if not source.has_json:
         raise DatasetError(source.path, "--labels dataset.json given, but the source has no dataset.json")
+    table = label_table(source)
+    if table is None:
+        raise DatasetError(source.path, "dataset.json has no labels")
+    return table
+
+
+def label_table(source: _Source) -> dict[str, object] | None:
+    """dataset.json's ``labels`` as {member name: int class or list of floats}, checked; None if it has none.
+
+    Each entry must be a [name, label] pair; classes are 0 .. MAX_CLASSES - 1 (a one-hot vector is that
+    long), float labels are finite and all of one length. Anything else is a one-line DatasetError.
+    """
+    data = source.labels_json()
     labels = data.get("labels") if isinstance(data, dict) else None
     if not labels:
-        raise DatasetError(source.path, "dataset.json has no labels")
-    return {str(name).replace("\\", "/"): label for name, label in labels}
+        return None
+    if not isinstance(labels, list):
+        raise DatasetError(source.path, "dataset.json: labels is not a list of [file, label] pairs")
+    table: dict[str, object] = {}
+    length = None
+    for entry in labels:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise DatasetError(source.path, f"dataset.json: {str(entry)[:60]} is not a [file, label] pair")
+        name, label = entry[0].replace("\\", "/"), entry[1]
+        if isinstance(label, bool) or not isinstance(label, (int, list)):
+            raise DatasetError(source.path, f"dataset.json: the label of {name} is not a class number or a list of numbers")
+        if isinstance(label, int) and not 0 <= label < MAX_CLASSES:
+            raise DatasetError(source.path, f"dataset.json: {name} has class {label}, outside 0..{MAX_CLASSES - 1}")
+        if isinstance(label, list):
+            if not (0 < len(label) <= MAX_LABEL_DIM and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in label)):
+                raise DatasetError(source.path, f"dataset.json: the label of {name} is not 1..{MAX_LABEL_DIM} finite numbers")
+            if length is not None and len(label) != length:
+                raise DatasetError(source.path, f"dataset.json: labels of different lengths ({name})")
+            length = len(label)
+        table[name] = label
+    kinds = {isinstance(v, int) for v in table.values()}
+    if len(kinds) > 1:
+        raise DatasetError(source.path, "dataset.json mixes class numbers and label vectors")
+    return table
 
 
 # --------------------------------------------------------------------------------------- the tool
@@ -282,8 +351,15 @@ def make_dataset(
     if labels == "subfolders":
         label_of, class_names = _subfolder_labels(names, src.path)
     elif labels == "dataset.json" or (labels is None and src.has_json):
-        label_of = _json_labels(src) if labels else _json_labels_or_none(src)
+        label_of = _json_labels(src) if labels else label_table(src)
 
+    try:
+        return _write_dataset(src, dest, names, resolution, transform, label_of, class_names, max_images, progress)
+    except OSError as exc:  # a full disk, say: atomic_write has removed its temporary file
+        raise DatasetError(dest, f"cannot write the dataset ({exc.strerror or exc}); nothing was written") from None
+
+
+def _write_dataset(src, dest, names, resolution, transform, label_of, class_names, max_images, progress) -> DatasetReport:
     report = DatasetReport(dest=dest, resolution=resolution)
     # Pass 1, headers only (cheap): the output is 1-channel only if every usable image is grey.
     channels = 1
@@ -339,12 +415,6 @@ def make_dataset(
     return report
 
 
-def _json_labels_or_none(src: _Source) -> dict[str, object] | None:
-    data = src.labels_json()
-    labels = data.get("labels") if isinstance(data, dict) else None
-    return {str(n).replace("\\", "/"): v for n, v in labels} if labels else None
-
-
 # -------------------------------------------------------------------------------- training dataset
 
 
@@ -367,7 +437,11 @@ class ImageDataset(torch.utils.data.Dataset):
         xflip: bool = False,
         max_size: int | None = None,
         cache: bool = True,
+        transform: str = "center-crop",
     ):
+        if transform not in TRANSFORMS:
+            raise UsageError(f"unknown --transform {transform!r} (choose {', '.join(TRANSFORMS)})")
+        self.transform = transform
         self.source = _Source(path)
         self.path = self.source.path
         names = sorted(self.source.names, key=_natural_key)
@@ -398,8 +472,8 @@ class ImageDataset(torch.utils.data.Dataset):
                 )
             resolution = w
         self.resolution = check_resolution(resolution)
-        first = decode(self.source.read(self.names[0]))
-        self.num_channels = 3 if first.shape[2] == 3 else 1
+        self.unreadable: dict[int, str] = {}  # found bad while training (a header looked fine): item -> reason
+        self.num_channels = 3 if self._decode_usable(0).shape[2] == 3 else 1
         self.xflip = bool(xflip)
         self._labels = self._load_labels() if use_labels else None
         if use_labels and self._labels is None:
@@ -419,15 +493,15 @@ class ImageDataset(torch.utils.data.Dataset):
         try:
             with Image.open(io.BytesIO(self.source.read(name))) as image:
                 return mode_problem(image), image.size
+        except SkipImage as exc:
+            return str(exc), None
         except Exception as exc:
             return _read_failure(exc), None
 
     def _load_labels(self) -> np.ndarray | None:
-        data = self.source.labels_json()
-        labels = data.get("labels") if isinstance(data, dict) else None
-        if not labels:
+        table = label_table(self.source)
+        if table is None:
             return None
-        table = {str(n).replace("\\", "/"): v for n, v in labels}
         missing = [n for n in self.names if n not in table]
         if missing:
             raise DatasetError(self.path, f"dataset.json has no label for {missing[0]} ({len(missing)} unlabelled)")
@@ -442,21 +516,36 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.names) * (2 if self.xflip else 1)
 
     def image(self, raw_index: int) -> np.ndarray:
-        """The CHW uint8 image of source item ``raw_index`` (no flip)."""
+        """The CHW uint8 image of source item ``raw_index`` (no flip).
+
+        A file whose header looked fine but whose pixels cannot be used (truncated, transparent) is
+        skipped with its reason, logged once, and stands in for by the next usable item: the sampler's
+        order stays a pure function of the seed, so a resumed run meets the same stand-in, not a crash.
+        """
         if self._cache is not None and raw_index in self._cache:
             return self._cache[raw_index]
-        try:
-            pixels = decode(self.source.read(self.names[raw_index]))
-        except SkipImage as exc:
-            raise DatasetError(self.path, f"{self.names[raw_index]}: {exc}") from None
+        pixels = self._decode_usable(raw_index)
         if pixels.shape[0] != self.resolution or pixels.shape[1] != self.resolution:
-            pixels = fit_square(pixels, self.resolution, "center-crop")
+            pixels = fit_square(pixels, self.resolution, self.transform)
         if pixels.shape[2] != self.num_channels:
             pixels = np.repeat(pixels, 3, axis=2) if self.num_channels == 3 else pixels.mean(2, keepdims=True).astype(np.uint8)
         chw = np.ascontiguousarray(pixels.transpose(2, 0, 1))
         if self._cache is not None:
             self._cache[raw_index] = chw
         return chw
+
+    def _decode_usable(self, raw_index: int) -> np.ndarray:
+        """HWC pixels of item ``raw_index``, or of the next item that decodes (see ``image``)."""
+        for offset in range(len(self.names)):
+            item = (raw_index + offset) % len(self.names)
+            if item in self.unreadable:
+                continue
+            try:
+                return decode(self.source.read(self.names[item]))
+            except SkipImage as exc:
+                self.unreadable[item] = str(exc)
+                print(f"skipped {self.names[item]}: {exc}", flush=True)
+        raise DatasetError(self.path, f"no usable images ({len(self.unreadable)} could not be decoded)")
 
     def label(self, index: int) -> np.ndarray:
         if self._labels is None:
@@ -479,6 +568,7 @@ class ImageDataset(torch.utils.data.Dataset):
             "use_labels": self.has_labels,
             "label_dim": self.label_dim,
             "xflip": self.xflip,
+            "transform": self.transform,
             "max_size": len(self.names),
             "skipped": len(self.skipped),
         }

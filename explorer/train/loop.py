@@ -40,15 +40,18 @@ from explorer.train import configs, distributed, snapshot
 from explorer.train.augment import AdaController, AugmentPipe
 from explorer.train.dataset import DatasetError, ImageDataset, InfiniteSampler
 from explorer.train.loss import StyleGAN2Loss
-from explorer.train.metrics import MetricRunner, parse_metric
+from explorer.train.metrics import MetricRunner
 from explorer.train.networks_d import build_discriminator
+from explorer.train.options import TrainOptions
 from explorer.train.run_dir import (
     RunLog, append_stats, clear_stop_request, grid_indices, grid_size, make_run_dir, save_grid,
-    stop_requested, write_json,
+    stop_requested, write_json, writing,
+)
+from explorer.train.run_layout import (
+    FAKES_INIT_FILE, FINISHED_FILE, OPTIONS_FILE, PID_FILE, REALS_FILE, STATS_FILE, fakes_name, remove_partial_files,
 )
 from explorer.train.stats import Stats
 
-AUG_MODES = ("ada", "fixed", "noaug")
 LOSS_STATS = [
     "Loss/D/loss", "Loss/D/reg", "Loss/G/loss", "Loss/G/reg", "Loss/pl_penalty", "Loss/r1_penalty",
     "Loss/scores/fake", "Loss/scores/real", "Loss/signs/fake", "Loss/signs/real",
@@ -69,64 +72,28 @@ def pick_device(device: str | None) -> str:
     return device
 
 
-def train(
-    data: str | Path,
-    outdir: str | Path,
-    cfg: str = "tiny",
-    gpus: int = 1,
-    batch: int | None = None,
-    gamma: float | None = None,
-    kimg: float | None = None,
-    tick: float | None = None,
-    snap: int | None = None,
-    mirror: bool = False,
-    aug: str = "ada",
-    target: float = 0.6,
-    p: float = 0.2,
-    cond: bool = False,
-    resume: str | Path | None = None,
-    seed: int = 0,
-    workers: int | None = None,
-    device: str | None = None,
-    metrics: list[str] | None = None,
-    feature_net: str | Path | None = None,
-    resolution: int | None = None,
-    desc: str | None = None,
-    glr: float | None = None,
-    dlr: float | None = None,
-    mbstd_group: int | None = None,
-    threads: int | None = None,
-    fine_tune: bool = False,
-) -> Path:
+def train(options: TrainOptions) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
 
-    ``resume`` continues exactly (same hyper-parameters, optimiser state, kimg) when a resume state lies
-    beside the snapshot; ``fine_tune`` takes only the snapshot's weights and starts afresh with this
-    call's settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
+    ``options.resume`` continues exactly (same hyper-parameters, optimiser state, kimg) when a resume state
+    lies beside the snapshot; ``options.fine_tune`` takes only the snapshot's weights and starts afresh with
+    these settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
     """
-    device = pick_device(device)
+    command = options
+    device = pick_device(command.device)
+    gpus = command.gpus
     torchrun = distributed.torchrun_env()
     if torchrun is not None:
         gpus = torchrun[1]  # one process per rank, already started by torchrun
         distributed.init_process(torchrun[0], torchrun[1], device, None)
-    if gpus < 1:
-        raise UsageError("--gpus must be at least 1")
     if device == "cuda" and distributed.torchrun_env() is None and gpus > torch.cuda.device_count():
         raise UsageError(f"--gpus {gpus}: only {torch.cuda.device_count()} CUDA GPU(s) are visible")
-    if aug not in AUG_MODES:
-        raise UsageError(f"unknown --aug {aug!r} (choose {', '.join(AUG_MODES)})")
-    if not 0 <= target <= 1:
-        raise UsageError("--target must be between 0 and 1")
-    if gamma is not None and not gamma >= 0:
-        raise UsageError(f"--gamma {gamma:g}: the R1 weight cannot be negative")
-    for flag, lr in (("--glr", glr), ("--dlr", dlr)):
-        if lr is not None and not lr > 0:
-            raise UsageError(f"{flag} {lr:g}: a learning rate must be positive")
-    if mbstd_group is not None and mbstd_group < 1:
-        raise UsageError(f"--mbstd-group {mbstd_group}: the group must hold at least 1 image")
-    for name in metrics or []:
-        parse_metric(name)
-    data = Path(data).expanduser()
+    data, outdir, resume, fine_tune = command.data, command.outdir, command.resume, command.fine_tune
+    batch, gamma, glr, dlr, mbstd_group = command.batch, command.gamma, command.glr, command.dlr, command.mbstd_group
+    kimg, tick, snap, workers, feature_net = command.kimg, command.tick, command.snap, command.workers, command.feature_net
+    metrics = list(command.metrics) if command.metrics is not None else None
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"{outdir.name}: --outdir is a file, not a folder for run directories")
     if not data.exists():
         raise DatasetError(data, "training data not found (give a dataset .zip or a folder of images)")
 
@@ -135,7 +102,8 @@ def train(
     resume_state = None
     resume_snapshot = None
     if resume is not None:
-        resume_snapshot, resume_file = snapshot.find_resume_point(Path(resume), weights_only=fine_tune)
+        _clean_stopped_run(resume)
+        resume_snapshot, resume_file = snapshot.find_resume_point(resume, weights_only=fine_tune)
         if resume_file is not None:
             resume_state = snapshot.load_resume_state(resume_file)
 
@@ -148,10 +116,12 @@ def train(
         options["snap"] = int(snap) if snap is not None else options["snap"]
         options["workers"] = workers if workers is not None else options["workers"]
         options["metrics"] = list(metrics) if metrics is not None else options["metrics"]
-        options["feature_net"] = str(feature_net) if feature_net else options.get("feature_net")
+        # Loading TorchScript runs code: the feature network only ever comes from this command line,
+        # never from a (possibly hostile) file; without one the run's metrics are skipped with a note.
+        options["feature_net"] = str(feature_net) if feature_net else None
         options["training_set_kwargs"]["path"] = str(data)
         options["device"] = device
-        options["threads"] = threads
+        options["threads"] = command.threads
         if gpus != options["num_gpus"]:
             print(f"note: resuming a {options['num_gpus']}-process run on {gpus}: statistically, not bit-exactly, the same")
             if options["batch_size"] % gpus:
@@ -159,11 +129,7 @@ def train(
             options["num_gpus"], options["batch_gpu"] = gpus, options["batch_size"] // gpus
         options["resume"] = {"snapshot": str(resume_snapshot), "state": str(resume_file), "exact": True}
     else:
-        options = _new_options(
-            data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-            device, metrics, feature_net, resolution, glr, dlr, mbstd_group,
-        )
-        options["threads"] = threads
+        options = _new_options(command, device, gpus)
         if resume_snapshot is not None:
             _adopt_start_networks(options, resume_snapshot)
             options["resume"] = {"snapshot": str(resume_snapshot), "state": None, "exact": False}
@@ -172,18 +138,24 @@ def train(
 
     is_main = torchrun is None or torchrun[0] == 0
     if is_main:
-        run_dir = make_run_dir(outdir, desc or _describe(options, data))
+        try:
+            run_dir = make_run_dir(outdir, command.desc or _describe(options, data))
+        except OSError as exc:
+            raise UsageError(f"{outdir.name}: cannot make a run directory there ({exc.strerror or exc})") from None
         options["run_dir"] = str(run_dir)
-        write_json(run_dir / "training_options.json", options)
+        options["command"] = command.to_json()  # the options as given; ``TrainOptions(**...)`` reads them back
+        with writing(run_dir, OPTIONS_FILE):
+            write_json(run_dir / OPTIONS_FILE, options)
         print(f"training run directory: {run_dir}", flush=True)
     if torchrun is not None:
         options = distributed.broadcast_object(options if is_main else None, torchrun[0])
         run_dir = Path(options["run_dir"])
     # Watchers (the GUI monitor) tell a live run from a dead one by this pid; a SIGKILL leaves the file
     # behind, but with a pid that is no longer alive.
-    pid_file = run_dir / "train.pid"
+    pid_file = run_dir / PID_FILE
     if is_main:
-        pid_file.write_text(str(os.getpid()))
+        with writing(run_dir, PID_FILE):
+            pid_file.write_text(str(os.getpid()))
     try:
         distributed.launch(_worker, options["num_gpus"], device, options)
     finally:
@@ -192,35 +164,50 @@ def train(
     return run_dir
 
 
-def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, target, p, cond, seed, workers,
-                 device, metrics, feature_net, resolution, glr, dlr, mbstd_group) -> dict:
-    spec = configs.get_cfg(cfg)
-    dataset = ImageDataset(data, resolution=resolution, use_labels=cond, xflip=mirror, cache=False)
-    batch = int(batch or spec.batch)
+def _clean_stopped_run(resume: Path) -> None:
+    """A killed run leaves its writers' ``.part`` files behind; remove them when that run is resumed
+    (never from a folder whose trainer is still alive: its ``.part`` is the snapshot being written)."""
+    from explorer.train.run_reader import pid_alive, read_pid
+
+    run_dir = resume if resume.is_dir() else resume.parent
+    pid = read_pid(run_dir) if run_dir.is_dir() else None
+    if run_dir.is_dir() and (pid is None or not pid_alive(pid)):
+        for name in remove_partial_files(run_dir):
+            print(f"removed {name} (left by a run that was killed mid-write)")
+
+
+def _new_options(command: TrainOptions, device: str, gpus: int) -> dict:
+    """The run options (NVIDIA's training_options.json layout) for a new run of ``command``."""
+    c = command
+    spec = configs.get_cfg(c.cfg)
+    data = c.data
+    dataset = ImageDataset(data, resolution=c.resolution, use_labels=c.cond, xflip=c.mirror, cache=False,
+                           transform=c.transform)
+    batch = int(c.batch or spec.batch)
     if batch < 1 or batch % gpus:
         raise UsageError(f"--batch {batch} must be a positive multiple of --gpus {gpus}")
     cuda = device == "cuda"
-    c_dim = dataset.label_dim if cond else 0
+    c_dim = dataset.label_dim if c.cond else 0
     G_cfg = configs.generator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda)
-    D_cfg = configs.discriminator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda, mbstd_group)
+    D_cfg = configs.discriminator_config(spec, dataset.resolution, dataset.num_channels, c_dim, cuda, c.mbstd_group)
     return {
         "cfg": spec.name,
         "cfg_spec": spec.as_dict(),
         "G_kwargs": {"class_name": "explorer.models.stylegan2.Generator", **G_cfg},
         "D_kwargs": {"class_name": "explorer.train.networks_d.Discriminator", **D_cfg},
-        "G_opt_kwargs": {"lr": float(glr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
-        "D_opt_kwargs": {"lr": float(dlr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
+        "G_opt_kwargs": {"lr": float(c.glr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
+        "D_opt_kwargs": {"lr": float(c.dlr or spec.lrate), "betas": [0.0, 0.99], "eps": 1e-8},
         "loss_kwargs": {
-            "r1_gamma": float(spec.gamma if gamma is None else gamma),
+            "r1_gamma": float(spec.gamma if c.gamma is None else c.gamma),
             "style_mixing_prob": spec.style_mixing_prob,
             "pl_weight": spec.pl_weight,
         },
         "G_reg_interval": 4,
         "D_reg_interval": 16,
-        "augment": aug,
+        "augment": c.aug,
         "augment_pipe": "bgc",
-        "augment_p": float(p) if aug == "fixed" else 0.0,
-        "ada_target": float(target) if aug == "ada" else None,
+        "augment_p": float(c.p) if c.aug == "fixed" else 0.0,
+        "ada_target": float(c.target) if c.aug == "ada" else None,
         "ada_interval": 4,
         "ada_kimg": 500,
         "ema_kimg": spec.ema_kimg,
@@ -230,15 +217,16 @@ def _new_options(data, cfg, gpus, batch, gamma, kimg, tick, snap, mirror, aug, t
         "num_gpus": gpus,
         "batch_size": batch,
         "batch_gpu": batch // gpus,
-        "total_kimg": float(kimg if kimg is not None else spec.kimg),
-        "kimg_per_tick": float(tick if tick is not None else spec.tick_kimg),
-        "snap": int(snap if snap is not None else spec.snap_ticks),
+        "total_kimg": float(c.kimg if c.kimg is not None else spec.kimg),
+        "kimg_per_tick": float(c.tick if c.tick is not None else spec.tick_kimg),
+        "snap": int(c.snap if c.snap is not None else spec.snap_ticks),
         "grid_max": list(spec.grid_max) if spec.grid_max else None,
-        "random_seed": int(seed),
-        "workers": workers if workers is not None else (3 if cuda else 0),
-        "metrics": list(metrics or []),
-        "feature_net": str(feature_net) if feature_net else None,
+        "random_seed": int(c.seed),
+        "workers": c.workers if c.workers is not None else (3 if cuda else 0),
+        "metrics": list(c.metrics or []),
+        "feature_net": str(c.feature_net) if c.feature_net else None,
         "device": device,
+        "threads": c.threads,
         "resume": None,
     }
 
@@ -333,6 +321,20 @@ class _StopSignal:
         return False
 
 
+def _load_optimizer(opt: torch.optim.Optimizer, saved: dict, path: Path) -> None:
+    """Adam's state from a resume file; a damaged one (wrong layout, or moments that do not match the
+    parameters' shapes, which Adam would only notice at its next step) is a one-line error."""
+    try:
+        opt.load_state_dict(saved)
+    except Exception as exc:
+        raise snapshot.unusable_state(path, f"optimiser state: {type(exc).__name__}") from None
+    for group in opt.param_groups:
+        for param in group["params"]:
+            for value in opt.state.get(param, {}).values():
+                if isinstance(value, torch.Tensor) and value.dim() and value.shape != param.shape:
+                    raise snapshot.unusable_state(path, "optimiser moments do not match the networks")
+
+
 def _ignore_sigint(_worker_id: int) -> None:
     """Data-loader workers leave Ctrl-C to the trainer, which stops gracefully (they would just die)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -374,7 +376,8 @@ class TrainingLoop:
         torch.manual_seed(seed)
 
         ts = o["training_set_kwargs"]
-        self.dataset = ImageDataset(ts["path"], resolution=ts["resolution"], use_labels=ts["use_labels"], xflip=ts["xflip"])
+        self.dataset = ImageDataset(ts["path"], resolution=ts["resolution"], use_labels=ts["use_labels"], xflip=ts["xflip"],
+                                    transform=ts.get("transform", "center-crop"))
         G_cfg = {k: v for k, v in o["G_kwargs"].items() if k != "class_name"}
         D_cfg = {k: v for k, v in o["D_kwargs"].items() if k != "class_name"}
         self.G_cfg, self.D_cfg = G_cfg, D_cfg
@@ -450,7 +453,7 @@ class TrainingLoop:
         self.batch_idx = int(state["batch_idx"])
         self.total_time_before = float(state.get("total_time", 0.0))
         for name, opt in self.optimizers.items():
-            opt.load_state_dict(state["opt"][name])
+            _load_optimizer(opt, state["opt"][name], path)
         if self.augment_pipe is not None:
             self.augment_pipe.p.fill_(float(state["augment_p"]))
         if self.ada is not None:
@@ -483,8 +486,9 @@ class TrainingLoop:
         self.grid_c = torch.from_numpy(np.stack([self.dataset.label(i) for i in idx])).float()
         if self.dist.is_main:
             reals = np.stack([self.dataset[i][0] for i in idx])
-            save_grid(reals, self.run_dir / "reals.png", self.grid)
-            self._save_fakes(self.run_dir / "fakes_init.png")
+            with writing(self.run_dir, "the image grids"):
+                save_grid(reals, self.run_dir / REALS_FILE, self.grid)
+                self._save_fakes(self.run_dir / FAKES_INIT_FILE)
 
     def _save_fakes(self, path: Path):
         images = []
@@ -520,8 +524,9 @@ class TrainingLoop:
                 "dataset": Path(o["training_set_kwargs"]["path"]).name,
             }
             networks = {"G_ema": (self.G_cfg, self.G_ema), "G": (self.G_cfg, self.G), "D": (self.D_cfg, self.D)}
-            snap_path = snapshot.save_snapshot(self.run_dir, self.cur_nimg, networks, extra)
-            self._save_fakes(self.run_dir / f"fakes{self.cur_nimg // 1000:06d}.png")
+            with writing(self.run_dir, "a snapshot"):
+                snap_path = snapshot.save_snapshot(self.run_dir, self.cur_nimg, networks, extra)
+                self._save_fakes(self.run_dir / fakes_name(self.cur_nimg))
             state = {
                 "snapshot": snap_path.name,
                 "cur_nimg": self.cur_nimg,
@@ -537,9 +542,11 @@ class TrainingLoop:
                 "total_time": total_time,
                 "options": json.dumps(o),
             }
-            snapshot.save_resume_state(self.run_dir, self.cur_nimg, state)
+            with writing(self.run_dir, "the resume state"):
+                snapshot.save_resume_state(self.run_dir, self.cur_nimg, state)
             if self.metric_runner is not None:
-                self.metric_runner.run(self.G_ema, self.run_dir, snap_path.name, dist.world_size)
+                with writing(self.run_dir, "a metric result"):
+                    self.metric_runner.run(self.G_ema, self.run_dir, snap_path.name, dist.world_size)
         dist.barrier()
 
     # ------------------------------------------------------------------------------------ run
@@ -612,7 +619,8 @@ class TrainingLoop:
                 for key, value in scalars.items():
                     line[key] = {"num": 1, "mean": float(value), "std": 0.0}
                 if dist.is_main:
-                    append_stats(self.run_dir, line)
+                    with writing(self.run_dir, STATS_FILE):
+                        append_stats(self.run_dir, line)
                     g = line.get("Loss/G/loss", {}).get("mean", float("nan"))
                     d = line.get("Loss/D/loss", {}).get("mean", float("nan"))
                     self.log(f"tick {self.cur_tick:<5d} kimg {self.cur_nimg / 1000:<8.3f} time {total_time:<8.1f} "
@@ -634,7 +642,8 @@ class TrainingLoop:
                 clear_stop_request(self.run_dir)
                 self.log(f"stopped on request at kimg {self.cur_nimg / 1000:.3f}; continue with --resume {self.run_dir}")
             else:
-                (self.run_dir / "finished").write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
+                with writing(self.run_dir, FINISHED_FILE):
+                    (self.run_dir / FINISHED_FILE).write_text(f"{self.cur_nimg / 1000:.3f} kimg\n")
                 self.log(f"done: {self.cur_nimg / 1000:.3f} kimg in {self.run_dir}")
 
     def step(self, real_img: torch.Tensor, real_c: torch.Tensor) -> None:

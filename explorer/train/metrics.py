@@ -31,7 +31,10 @@ import numpy as np
 import torch
 
 from explorer.errors import UsageError
+from explorer.train.run_dir import append_line
+from explorer.train.run_layout import metric_name
 
+MIN_IMAGES = 2  # the fewest images for which a covariance (FID) and the unbiased MMD (KID) exist
 _METRIC_RE = re.compile(r"^(fid|kid)(\d+)(k?)(_full)?$")
 
 
@@ -44,7 +47,11 @@ def parse_metric(name: str) -> tuple[str, str, int, bool]:
     if not match:
         raise UsageError(f"unknown metric {name!r} (use fid, kid, fid50k_full, kid50k_full, fid10k, ...)")
     kind, number, k, full = match.groups()
-    return name, kind, int(number) * (1000 if k else 1), bool(full)
+    count = int(number) * (1000 if k else 1)
+    if count < MIN_IMAGES:
+        raise UsageError(f"metric {name}: {kind.upper()} needs at least {MIN_IMAGES} images (a covariance of "
+                         f"one image is undefined); use {kind}10 or more")
+    return name, kind, count, bool(full)
 
 
 # ---------------------------------------------------------------------------------------- maths
@@ -160,6 +167,9 @@ class MetricRunner:
 
     def run(self, G, run_dir: Path, snapshot_name: str, num_gpus: int = 1) -> dict[str, float]:
         results = {}
+        if self.metrics and len(self.dataset.names) < MIN_IMAGES:
+            self.log(f"metrics: skipped, the dataset has fewer than {MIN_IMAGES} images")
+            return results
         for name, kind, count, full in self.metrics:
             start = time.time()
             max_reals = None if full else count
@@ -178,8 +188,7 @@ class MetricRunner:
                 "snapshot_pkl": snapshot_name,
                 "timestamp": time.time(),
             }
-            with open(Path(run_dir) / f"metric-{name}.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(line) + "\n")
+            append_line(Path(run_dir) / metric_name(name), json.dumps(line))
             self.log(f"metric {name} = {value:.4g} ({snapshot_name}, {_format_time(elapsed)})")
             results[name] = value
         return results

@@ -94,8 +94,8 @@ def scan_dataset(path: str | Path, progress=None, cancelled=None, thumb: int = 6
             progress(i, len(names))
         try:
             data = source.read(name)
-        except OSError as exc:
-            scan.problems.append((name, f"cannot read file ({exc.strerror or exc})"))
+        except SkipImage as exc:  # unreadable, or past the size limits (see dataset._Source.read)
+            scan.problems.append((name, str(exc)))
             continue
         try:
             with Image.open(io.BytesIO(data)) as image:
@@ -186,6 +186,7 @@ def measure_training_step(cfg: str, resolution: int, device: str = "cpu", batch:
 
     from explorer.train import distributed
     from explorer.train.loop import TrainingLoop, _new_options
+    from explorer.train.options import TrainOptions
 
     with tempfile.TemporaryDirectory(prefix="explorer-estimate-") as tmp:
         data = Path(tmp) / "images"
@@ -193,8 +194,9 @@ def measure_training_step(cfg: str, resolution: int, device: str = "cpu", batch:
         rng = np.random.default_rng(0)
         for i in range(4):
             Image.fromarray(rng.integers(0, 256, (resolution, resolution, 3), dtype=np.uint8)).save(data / f"{i}.png")
-        options = _new_options(data, cfg, 1, batch, gamma, None, None, None, False, aug, 0.6, 0.0, False, 0, 0,
-                               device, [], None, resolution, None, None, None)
+        command = TrainOptions(data=data, outdir=Path(tmp), cfg=cfg, batch=batch, gamma=gamma, aug=aug, p=0.0,
+                               workers=0, resolution=resolution)
+        options = _new_options(command, device, 1)
         options["run_dir"] = tmp
         loop = TrainingLoop(options, distributed.Dist(device=torch.device(device)))
         loop._build()

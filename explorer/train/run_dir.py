@@ -9,6 +9,7 @@ to finish its tick, snapshot and exit.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,9 +22,27 @@ import numpy as np
 import torch
 from PIL import Image
 
+from explorer.errors import ExplorerError
 from explorer.fileio import atomic_write_bytes, atomic_write_text
+from explorer.train.run_layout import LOG_FILE, STATS_FILE, STOP_FILES
 
-STOP_FILES = ("stop-request", "STOP")
+
+class RunWriteError(ExplorerError):
+    """A run file could not be written (a full disk, say): one line; the previous file is intact."""
+
+
+@contextlib.contextmanager
+def writing(run_dir: Path, what: str):
+    """Turn an OSError while writing ``what`` into a one-line error that says how to go on.
+
+    Every run file is written atomically (or appended and rolled back), so the previous version is intact
+    and no temporary file is left; the newest resume state is what ``--resume`` continues from.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise RunWriteError(f"{Path(run_dir).name}: cannot write {what}: {exc.strerror or exc}; free some space "
+                            f"and --resume {run_dir}") from None
 
 
 def make_run_dir(outdir: str | Path, desc: str) -> Path:
@@ -53,25 +72,39 @@ class Tee:
 
     def write(self, text: str) -> int:
         self.stream.write(text)
-        self.file.write(text)
+        if self.file is not None:
+            try:
+                self.file.write(text)
+            except OSError as exc:  # a full disk must not turn every print into a crash
+                self._give_up(exc)
         return len(text)
 
     def flush(self) -> None:
         self.stream.flush()
-        self.file.flush()
+        if self.file is not None:
+            try:
+                self.file.flush()
+            except OSError as exc:
+                self._give_up(exc)
+
+    def _give_up(self, exc: OSError) -> None:
+        self.file = None  # the partly written line stays; the console still gets everything
+        self.stream.write(f"note: log.txt is no longer written ({exc.strerror or exc})\n")
 
     def isatty(self) -> bool:
         return False
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
 
 
 class RunLog:
     """Route stdout/stderr of the training process through ``log.txt`` while the run lasts."""
 
     def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / "log.txt"
+        self.path = Path(run_dir) / LOG_FILE
         self._saved = None
 
     def __enter__(self):
@@ -91,12 +124,22 @@ class RunLog:
 
 
 def append_stats(run_dir: Path, stats: dict[str, dict]) -> None:
-    line = dict(stats)
-    line["timestamp"] = time.time()
-    with open(Path(run_dir) / "stats.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(line) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """Append one line to stats.jsonl; on a write error the file is cut back to its previous end."""
+    append_line(Path(run_dir) / STATS_FILE, json.dumps({**stats, "timestamp": time.time()}))
+
+
+def append_line(path: Path, line: str) -> None:
+    data = (line + "\n").encode("utf-8")
+    with open(path, "ab", buffering=0) as f:  # unbuffered: a failed write is not retried at close
+        end = f.tell()
+        try:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                f.truncate(end)  # never leave half a line for the monitor to trip on
+            raise
 
 
 def stop_requested(run_dir: Path) -> bool:

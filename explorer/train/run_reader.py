@@ -13,8 +13,8 @@ polling cost grow with the run. ``JsonlTail`` remembers the byte offset and keep
 (the trainer may be half-way through writing it) until its newline arrives.
 
 Steering is by files too: a graceful stop is the file ``stop-request`` (the trainer finishes the tick,
-writes a snapshot and exits); resuming and starting are ``python -m explorer train ...`` in a detached
-process (``start_detached``) so the run outlives the window that started it.
+writes a snapshot and exits); starting and resuming processes is ``explorer.train.launch``'s job. File
+names come from ``explorer.train.run_layout``, shared with the trainer that writes them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,18 +30,11 @@ from pathlib import Path
 from explorer.errors import ExplorerError
 from explorer.fileio import atomic_write_text
 
-STATS_FILE = "stats.jsonl"
-LOG_FILE = "log.txt"
-OPTIONS_FILE = "training_options.json"
-STOP_FILE = "stop-request"
-# Files a trainer may keep while it runs, holding its pid (the first that exists wins).
-PID_FILES = ("train.pid", "running.pid", "pid")
-# Markers a trainer may leave when it ends on purpose (finished or stopped on request).
-DONE_FILES = ("finished", "done")
+from explorer.train.run_layout import (
+    FAKES_INIT_FILE, FAKES_RE, FINISHED_FILE, LOG_FILE, METRIC_RE, OPTIONS_FILE, PID_FILE, SNAPSHOT_RE, STATS_FILE,
+    STOP_FILE,
+)
 
-_FAKES = re.compile(r"^fakes(\d{6})\.png$")
-_SNAPSHOT = re.compile(r"^network-snapshot-(\d{6})\.(safetensors|pkl)$")
-_METRIC = re.compile(r"^metric-(.+)\.jsonl$")
 _KIMG_IN_NAME = re.compile(r"(\d{6})")
 
 
@@ -173,11 +165,11 @@ def list_snapshots(run_dir: str | Path) -> list[Snapshot]:
     except OSError:
         return []
     for name in names:
-        if name == "fakes_init.png":
+        if name == FAKES_INIT_FILE:
             by_kimg.setdefault(-1, Snapshot(-1)).fakes = run_dir / name
-        elif m := _FAKES.match(name):
+        elif m := FAKES_RE.match(name):
             by_kimg.setdefault(int(m.group(1)), Snapshot(int(m.group(1)))).fakes = run_dir / name
-        elif m := _SNAPSHOT.match(name):
+        elif m := SNAPSHOT_RE.match(name):
             snap = by_kimg.setdefault(int(m.group(1)), Snapshot(int(m.group(1))))
             # Prefer our native format when both exist (it opens without unpickling).
             if snap.network is None or name.endswith(".safetensors"):
@@ -287,7 +279,7 @@ class RunReader:
         try:
             if parent.resolve() == self.run_dir.resolve() or not is_run_dir(parent):
                 return None
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in a damaged options file
             return None
         return parent
 
@@ -333,7 +325,7 @@ class RunReader:
     def _poll_metrics(self) -> bool:
         changed = False
         try:
-            names = [n for n in os.listdir(self.run_dir) if _METRIC.match(n)]
+            names = [n for n in os.listdir(self.run_dir) if METRIC_RE.match(n)]
         except OSError:
             return False
         for name in sorted(names):
@@ -413,13 +405,6 @@ class RunReader:
         return max(0.0, (total - self.kimg) * speed)
 
     @property
-    def latest_fakes(self) -> Path | None:
-        for snap in reversed(self.snapshots):
-            if snap.fakes is not None:
-                return snap.fakes
-        return None
-
-    @property
     def latest_network(self) -> Path | None:
         for snap in reversed(self.snapshots):
             if snap.network is not None:
@@ -464,16 +449,11 @@ def _mtime(path: Path | None) -> float | None:
 
 
 def read_pid(run_dir: str | Path) -> int | None:
-    for name in PID_FILES:
-        try:
-            text = (Path(run_dir) / name).read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-        try:
-            return int(json.loads(text)["pid"]) if text.startswith("{") else int(text.split()[0])
-        except (ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError):
-            continue
-    return None
+    """The pid in the trainer's ``train.pid`` (None when there is none, or it does not hold a number)."""
+    try:
+        return int((Path(run_dir) / PID_FILE).read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
 
 
 def pid_alive(pid: int) -> bool:
@@ -541,7 +521,7 @@ def run_status(
         return "stopping" if (run_dir / STOP_FILE).exists() else "running"
     if ending == "failed":
         return "failed"
-    if ending == "done" or (total_kimg is not None and kimg >= total_kimg) or any((run_dir / n).exists() for n in DONE_FILES):
+    if ending == "done" or (total_kimg is not None and kimg >= total_kimg) or (run_dir / FINISHED_FILE).exists():
         return "finished"
     return "stopped"
 
@@ -580,77 +560,6 @@ def request_stop(run_dir: str | Path) -> Path:
     path = Path(run_dir) / STOP_FILE
     atomic_write_text(path, f"requested {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
     return path
-
-
-def train_command(args: list[str]) -> list[str]:
-    """``python -m explorer train ARGS`` with this interpreter (so a venv's trainer is the one run)."""
-    return [sys.executable, "-m", "explorer", "train", *args]
-
-
-def resume_command(run_dir: str | Path, options: dict | None = None) -> list[str]:
-    """``explorer train --resume RUN_DIR`` with the data and output folder the run was started with
-    (the trainer writes the continuation as a new run dir beside this one)."""
-    run_dir = Path(run_dir)
-    if options is None:
-        try:
-            options = json.loads((run_dir / OPTIONS_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-            raise RunDirError(run_dir, f"cannot resume: {OPTIONS_FILE} is missing or unreadable") from None
-    data = (options.get("training_set_kwargs") or {}).get("path")
-    if not data:
-        raise RunDirError(run_dir, f"cannot resume: {OPTIONS_FILE} does not name the dataset")
-    return train_command(["--resume", str(run_dir), "--data", str(data), "--outdir", str(run_dir.parent)])
-
-
-def console_log_path(outdir: str | Path) -> Path:
-    """Where a detached trainer's console output goes until it has a run dir (hidden, in the outdir)."""
-    return Path(outdir) / f".explorer-train-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-
-
-def last_error_line(console: str | Path) -> str:
-    """The trainer's one-line error from its console output (``explorer train: error: ...``), else its last line."""
-    try:
-        text = Path(console).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or [""])[-1][:400]
-
-
-def find_new_run(outdir: str | Path, before: set[str], resumed_from: Path | None = None) -> Path | None:
-    """A run dir in ``outdir`` not in ``before`` (and, if given, resumed from ``resumed_from``)."""
-    for path in reversed(run_dirs_in(outdir)):
-        if path.name in before or not is_run_dir(path):
-            continue
-        if resumed_from is None:
-            return path
-        reader = RunReader(path)
-        reader._poll_options()
-        parent = reader.resumed_from
-        if parent is not None and parent.resolve() == Path(resumed_from).resolve():
-            return path
-    return None
-
-
-def start_detached(argv: list[str], console_log: str | Path, cwd: str | Path | None = None) -> subprocess.Popen:
-    """Start ``argv`` in its own session so it outlives the window; stdout/stderr go to ``console_log``.
-
-    The console log matters when the trainer fails before it has a run dir (a bad option, a broken
-    dataset): that one line is all the user will get, so the dialog shows it.
-    """
-    console_log = Path(console_log)
-    console_log.parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict = {}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
-    else:
-        kwargs["start_new_session"] = True
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    with open(console_log, "ab") as out:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=str(cwd) if cwd else None, env=env, **kwargs)
 
 
 def run_dirs_in(outdir: str | Path) -> list[Path]:

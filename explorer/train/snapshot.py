@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import re
 import shutil
 from pathlib import Path
 
@@ -33,21 +32,14 @@ import torch
 from explorer.errors import ExplorerError
 from explorer.fileio import atomic_write_bytes
 from explorer.formats import native
+from explorer.train.run_layout import RESUME_RE as _RESUME_RE, SNAPSHOT_RE, resume_name, snapshot_name
+from explorer.train.run_options import run_options_problem
 
 RESUME_VERSION = 1
-_RESUME_RE = re.compile(r"^resume-(\d+)\.state\.pt$")
 
 
 class TrainingError(ExplorerError):
     """A training run cannot go on (no disk space, unusable resume file, ...). One line."""
-
-
-def snapshot_name(cur_nimg: int) -> str:
-    return f"network-snapshot-{cur_nimg // 1000:06d}.safetensors"
-
-
-def resume_name(cur_nimg: int) -> str:
-    return f"resume-{cur_nimg // 1000:06d}.state.pt"
 
 
 def state_bytes(module: torch.nn.Module) -> int:
@@ -145,22 +137,15 @@ def find_resume_point(path: Path, weights_only: bool = False) -> tuple[Path, Pat
         if weights_only:
             return path, None
         meta = native.read_metadata(path) if path.suffix == ".safetensors" else {}
-        for candidate in sorted(path.parent.glob("resume-*.state.pt")):
-            try:
-                state = load_resume_state(candidate)
-            except TrainingError:
-                continue
-            if state.get("snapshot") == path.name and str(state.get("cur_nimg")) == meta.get("cur_nimg"):
+        for candidate in sorted(p for p in path.parent.iterdir() if _RESUME_RE.match(p.name)):
+            state = load_resume_state(candidate)  # an unreadable one is an error, never a silent fresh start
+            if state["snapshot"] == path.name and str(state["cur_nimg"]) == meta.get("cur_nimg"):
                 return path, candidate
         return path, None
     if not weights_only:
-        states = []
-        for p in path.iterdir():
-            if _RESUME_RE.match(p.name):
-                try:
-                    states.append((int(load_resume_state(p)["cur_nimg"]), p))
-                except (TrainingError, KeyError, ValueError):
-                    continue
+        # Every resume state must be readable: skipping a broken one would silently restart at kimg 0.
+        states = [(int(load_resume_state(p)["cur_nimg"]), p) for p in path.iterdir()
+                  if _RESUME_RE.match(p.name)]
         if states:
             res = max(states)[1]
             return res, res
@@ -177,14 +162,82 @@ def _snapshot_written_with(state_path: Path) -> Path:
     return snap
 
 
+_NO_EXACT_RESUME = ("an exact resume is impossible: add --fine-tune to start from the run's snapshot weights, "
+                    "or start a fresh run")
+
+
+def unusable_state(path: Path, reason: str) -> TrainingError:
+    return TrainingError(f"{Path(path).name}: unusable resume state ({reason}); {_NO_EXACT_RESUME}")
+
+
 def load_resume_state(path: Path) -> dict:
+    """Read and check a resume state. ``weights_only`` loading runs no code from the file; the checks
+    make a damaged or hostile state a one-line error here instead of a crash (or a silent restart) later."""
+    path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise TrainingError(f"{path.name}: cannot read resume state ({type(exc).__name__})") from None
+        raise unusable_state(path, f"cannot read it: {type(exc).__name__}") from None
     if not isinstance(state, dict) or state.get("version") != RESUME_VERSION:
-        raise TrainingError(f"{path.name}: not a resume state of this program's version")
+        raise unusable_state(path, "not a resume state of this program's version")
+    problem = resume_state_problem(state)
+    if problem:
+        raise unusable_state(path, problem)
     return state
+
+
+def _is_int(value, low: int = 0, high: int = 2**62) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_number(value, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def resume_state_problem(state: dict) -> str | None:
+    """What is wrong with a loaded resume state's own fields (None when usable); see ``run_options_problem``
+    for the run options it carries."""
+    if not isinstance(state.get("snapshot"), str) or not SNAPSHOT_RE.match(state["snapshot"]):
+        return "its snapshot name is not a network-snapshot-NNNNNN.safetensors file name"
+    for key in ("cur_nimg", "cur_tick", "batch_idx"):
+        if not _is_int(state.get(key)):
+            return f"{key} is not a non-negative whole number"
+    if not _is_int(state.get("world_size"), 1, 1024):
+        return "world_size is not a process count"
+    if not _is_number(state.get("augment_p"), 0.0, 1.0):
+        return "augment_p is not a probability"
+    acc = state.get("ada_acc")
+    if not (isinstance(acc, list) and len(acc) == 2 and all(_is_number(v, -1e18, 1e18) for v in acc)):
+        return "ada_acc is not two numbers"
+    for key in ("pl_mean", "total_time"):
+        if not _is_number(state.get(key, 0.0), -1e18, 1e18):
+            return f"{key} is not a number"
+    networks = state.get("networks")
+    if not (isinstance(networks, dict) and set(networks) == {"G", "G_ema", "D"} and all(
+            isinstance(sd, dict) and all(isinstance(k, str) and isinstance(t, torch.Tensor) for k, t in sd.items())
+            for sd in networks.values())):
+        return "networks are not the G, G_ema and D tensors"
+    opt = state.get("opt")
+    if not (isinstance(opt, dict) and set(opt) == {"G", "D"} and all(isinstance(v, dict) for v in opt.values())):
+        return "the optimiser states are missing"
+    rng = state.get("rng")
+    if not (isinstance(rng, list) and rng and all(isinstance(r, dict) for r in rng)):
+        return "the random-number states are missing"
+    saved = capture_rng()
+    try:
+        for r in rng:
+            restore_rng(r)  # the one faithful check of a generator state is to set it
+    except Exception:
+        return "a random-number state is damaged"
+    finally:
+        restore_rng(saved)
+    if not isinstance(state.get("options"), str):
+        return "the run options are missing"
+    try:
+        options = json.loads(state["options"])
+    except (json.JSONDecodeError, RecursionError):
+        return "the run options are not JSON"
+    return run_options_problem(options, networks)
 
 
 def load_snapshot_networks(path: Path) -> tuple[dict, dict]:
