@@ -7,15 +7,22 @@ files with the formula of the issue, not through the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from explorer.cli import main
 from explorer.engine.blend import ModelBlend, layer_weights
+from explorer.engine.params import ParamRegistry
+from explorer.engine.render import Renderer
+from explorer.engine.state import Blend, Latent, State
+from explorer.errors import ExplorerError
 from explorer.formats import BUNDLED_MODEL, load_model, native
 from explorer.models import build_generator
 
@@ -134,3 +141,58 @@ def test_curve_changes_are_lerped_in_place(parent_b):
         assert torch.equal(tensor, a.state_dict()[name]), name
     ws = a.mapping(torch.randn([1, a.z_dim], generator=torch.Generator().manual_seed(1)), None)
     torch.testing.assert_close(blend.generator.synthesis(ws, noise_mode="const"), a.synthesis(ws, noise_mode="const"))
+
+
+# ---- a state's blend, rendered (explorer/engine/render.py) and set by address --------------------------
+
+def _blend_file(tmp_path: Path, parent_b: Path, *curve: str) -> Path:
+    out = tmp_path / f"blend-{'-'.join(curve)}.safetensors"
+    assert main(["blend", str(BUNDLED_MODEL), str(parent_b), *curve, "--output", str(out)]) == 0
+    return out
+
+
+def test_a_state_blend_renders_as_the_written_blend(tmp_path, parent_b):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    model_b = load_model(parent_b)
+    blend = Blend(model=str(parent_b), sha256=model_b.sha256, mode="sigmoid", mid=32, width=0.7, mapping="b")
+    for curve in (blend, dataclasses.replace(blend, mode="step", mid=16, mapping="a")):  # moved in place
+        args = ["--mode", curve.mode, "--mid", str(curve.mid), "--width", str(curve.width), "--mapping", curve.mapping]
+        written = Renderer(load_model(_blend_file(tmp_path, parent_b, *args)))
+        state = State(a=Latent(seed=3), psi=0.7, blend=curve)
+        torch.testing.assert_close(renderer.render_float(state), written.render_float(state.replace(blend=None)))
+    unblended = renderer.render_float(State(a=Latent(seed=3), psi=0.7))
+    torch.testing.assert_close(unblended, Renderer(load_model(BUNDLED_MODEL)).render_float(State(a=Latent(seed=3), psi=0.7)))
+
+
+def test_a_blend_of_a_changed_file_is_refused_in_one_line(parent_b):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    state = State(blend=Blend(model=str(parent_b), sha256="0" * 64))
+    with pytest.raises(ExplorerError, match="sha256 differs") as caught:
+        renderer.render(state)
+    assert "\n" not in str(caught.value) and parent_b.name in str(caught.value)
+
+
+def test_blend_parameters_set_the_curve(parent_b):
+    generator = load_model(BUNDLED_MODEL).generator
+    state = State(blend=Blend(model=str(parent_b), mode="sigmoid", mid=16))
+    registry = ParamRegistry.for_model(generator, state)
+    state = registry.apply(state, ["blend/width=2", "blend/mapping=b"])
+    assert (state.blend.width, state.blend.mapping) == (2.0, "b")
+    curve = layer_weights(generator.layer_infos(), "sigmoid", mid=16, width=2.0)
+    moved = registry.set(state, "blend/layer/3", 1.0)  # one layer moved, the others stay on the curve
+    assert moved.blend.mode == "layers"
+    assert list(moved.blend.layers) == pytest.approx(curve[:3] + [1.0] + curve[4:])
+    with pytest.raises(ExplorerError, match="blend/mid"):
+        registry.apply(state, ["blend/mid=0"])
+    assert "blend/mode" not in ParamRegistry.for_model(generator, State())
+
+
+def test_generate_renders_a_state_blend(tmp_path, parent_b):
+    state_file = tmp_path / "s.json"
+    state_file.write_text(State(a=Latent(seed=5), blend=Blend(model=str(parent_b))).dumps())
+    assert main(["generate", "--state", str(state_file), "--set", "blend/mode=step", "--set", "blend/mid=16",
+                 "--outdir", str(tmp_path / "blended")]) == 0
+    written = _blend_file(tmp_path, parent_b, "--mode", "step", "--mid", "16")
+    assert main(["generate", "--network", str(written), "--seeds", "5", "--outdir", str(tmp_path / "written")]) == 0
+    blended = np.asarray(Image.open(tmp_path / "blended" / "seed0005.png"))
+    assert np.array_equal(blended, np.asarray(Image.open(tmp_path / "written" / "seed0005.png")))

@@ -8,6 +8,8 @@ resampling filters, SG3's input transform, frequencies and phases) come from A.
 ``layer_weights`` turns a curve (step / sigmoid / explicit) into one ``a_l`` per entry of
 ``generator.layer_infos()``. ``ModelBlend`` keeps both weight sets on the device and lerps them in place
 into one blended copy, so moving the curve costs one ``torch.lerp`` per tensor, never a rebuild.
+``StateBlend`` is what a renderer keeps for a state's ``Blend``: model B opened once, the curve re-applied
+from the state on every render.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES
-from explorer.errors import UnsupportedArchitecture
+from explorer.engine.latents import MappingCache
+from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, Blend
+from explorer.errors import ModelError, UnsupportedArchitecture
+from explorer.formats import Model, load_model
 
 # Buffers that belong to a layer's learned state rather than to its fixed set-up: lerped like parameters.
 LERPED_BUFFERS = ("magnitude_ema",)
@@ -147,3 +151,32 @@ class ModelBlend:
             for a, b, target in self._mapping:
                 target.copy_(a if mapping == "a" else b)
         self.weights, self.mapping = weights, mapping
+
+
+def blend_weights(blend: Blend, layer_infos: Sequence) -> list[float]:
+    """The per-layer weights a state's ``Blend`` asks for."""
+    return layer_weights(layer_infos, blend.mode, blend.mid, blend.width, blend.layers)
+
+
+class StateBlend:
+    """Model B of a state's blend, opened on A's device, with the blended generator and B's mapping cache
+    (the W of ``mapping 'b'`` comes from B's mapping network and w_avg)."""
+
+    def __init__(self, model_a: Model, blend: Blend):
+        model_b = load_model(blend.model, model_a.device)
+        if blend.sha256 and blend.sha256 != model_b.sha256:
+            raise ModelError(model_b.path, "not the file this blend was made with (its sha256 differs)")
+        check_same_architecture(model_a.generator, model_b.generator, model_a.path, model_b.path)
+        self.source = (blend.model, blend.sha256)
+        self.model_b = model_b
+        self.blend = ModelBlend(model_a.generator, model_b.generator)
+        self.mapping_cache_b = MappingCache(model_b.generator)
+
+    def serves(self, blend: Blend) -> bool:
+        """Whether this holds the model file ``blend`` names (the curve may differ: ``apply`` sets it)."""
+        return self.source == (blend.model, blend.sha256)
+
+    def apply(self, blend: Blend) -> torch.nn.Module:
+        """The blended generator, lerped to ``blend``'s curve (only the layers whose weight changed)."""
+        self.blend.set_curve(blend_weights(blend, self.blend.layer_infos), blend.mapping)
+        return self.blend.generator
