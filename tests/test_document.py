@@ -17,7 +17,7 @@ def sg3():
     return load_model(Path(__file__).parent / "fixtures" / "nvidia" / "sg3t-32.pkl").generator
 
 
-def test_a_switch_keeps_seeds_psi_and_fitting_edits_and_says_what_changed(sg3):
+def test_a_switch_keeps_seeds_psi_fitting_edits_and_the_blend_and_says_what_changed(sg3):
     fits = Edit(vector=(1.0,) * sg3.w_dim, amount=1.0)
     misfit = Edit(vector=(1.0,) * (sg3.w_dim + 1), amount=1.0)
     state = State(a=Latent(seed=7, w_plus=((0.0,) * 3,) * 2), b=Latent(seed=9), psi=0.6, class_idx=4,
@@ -27,8 +27,8 @@ def test_a_switch_keeps_seeds_psi_and_fitting_edits_and_says_what_changed(sg3):
     s = fitted.state
     assert (s.a, s.b.seed, s.psi) == (Latent(seed=7), 9, 0.6)
     assert s.class_idx == 0 and len(s.mix) == sg3.num_ws and s.cutoff is None
-    assert s.edits == (fits,) and s.blend is None
-    assert len(fitted.notes) == 5 and any("class 4" in n for n in fitted.notes)
+    assert s.edits == (fits,) and s.blend == Blend(model="b.pkl")
+    assert len(fitted.notes) == 4 and any("class 4" in n for n in fitted.notes)
 
 
 def test_a_state_that_fits_is_left_alone(sg3):

@@ -8,7 +8,10 @@ What a model switch keeps and what it changes (the artist reads it in the status
 - cut to the new model: per-row mix weights and per-row psis beyond its rows, a cutoff beyond its rows
   (which then means "all rows"), edit row ranges (cut where they are used);
 - reset: a class the model does not have (to 0), an imported W+ of another shape (back to its seed),
-  edits of another w_dim (dropped), a blend (not rendered by this version).
+  edits of another w_dim (dropped).
+
+A blend is kept: its per-layer weights are padded or cut to the model's layers where they are used, and
+a model B of another architecture is refused when the blend is rendered.
 """
 
 from __future__ import annotations
@@ -53,9 +56,6 @@ def fit_state(state: State, model) -> FittedState:
     if len(edits) != len(state.edits):
         changes["edits"] = edits
         notes.append(f"{len(state.edits) - len(edits)} edit(s) for another W size dropped")
-    if state.blend is not None:  # blending is not rendered yet: say so rather than show something else
-        changes["blend"] = None
-        notes.append("model blend not supported yet; removed")
     return FittedState(state.replace(**changes) if changes else state, tuple(notes))
 
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from explorer.engine.state import MAX_SEED, NOISE_MODES, State
+from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, MAX_SEED, NOISE_MODES, State
 from explorer.errors import ParamError
 
 KINDS = ("continuous", "integer", "choice", "bool", "range")
@@ -220,8 +220,52 @@ def _set_edit(state: State, k: int, **changes) -> State:
     return state.replace(edits=tuple(edits))
 
 
+def _blend_params(model, state: State) -> Iterator[Param]:
+    """The curve of a state's model blend (the blend itself, with its model B, comes from a state file)."""
+    if state.blend is None:
+        return
+    yield Param("blend/mode", "choice", "Blend curve", "blend", "sigmoid", lambda s: s.blend.mode,
+                lambda s, v: _set_blend(s, "blend/mode", mode=v), choices=BLEND_MODES)
+    yield Param("blend/mid", "integer", "Blend middle (px)", "blend", 16, lambda s: s.blend.mid,
+                lambda s, v: _set_blend(s, "blend/mid", mid=v), low=1, high=1 << 16)
+    yield Param("blend/width", "continuous", "Blend width (layers)", "blend", 1.0, lambda s: s.blend.width,
+                lambda s, v: _set_blend(s, "blend/width", width=v), low=0.01, high=16.0)
+    yield Param("blend/mapping", "choice", "Mapping from", "blend", "a", lambda s: s.blend.mapping,
+                lambda s, v: _set_blend(s, "blend/mapping", mapping=v), choices=BLEND_MAPPINGS)
+    layer_infos = list(model.layer_infos()) if hasattr(model, "layer_infos") else []
+    for k, info in enumerate(layer_infos):
+        yield Param(f"blend/layer/{k}", "continuous", f"{info.name} from B", "blend", 0.0,
+                    lambda s, k=k: _blend_curve(s, layer_infos)[k],
+                    lambda s, v, k=k: _set_blend_layer(s, layer_infos, k, v), low=0.0, high=1.0)
+
+
+def _blend_curve(state: State, layer_infos: list) -> list[float]:
+    from explorer.engine.blend import blend_weights  # torch-heavy: only when a blend is asked about
+
+    return blend_weights(state.blend, layer_infos)
+
+
+def _set_blend_layer(state: State, layer_infos: list, k: int, value: float) -> State:
+    """One layer's weight; the blend becomes a per-layer one, starting from the curve it had, so that
+    moving one layer leaves the others where they were."""
+    if state.blend is None:
+        raise ParamError(f"blend/layer/{k}", "this state has no blend")
+    weights = _blend_curve(state, layer_infos)
+    weights[k] = value
+    return _set_blend(state, f"blend/layer/{k}", mode="layers", layers=tuple(weights))
+
+
+def _set_blend(state: State, address: str, **changes) -> State:
+    import dataclasses
+
+    if state.blend is None:  # the blend was removed since the registry was built
+        raise ParamError(address, "this state has no blend")
+    return state.replace(blend=dataclasses.replace(state.blend, **changes))
+
+
 PROVIDERS: list[Callable[[Any, State], Iterable[Param]]] = [
     _latent_params, _truncation_params, _mixing_params, _noise_params, _transform_params, _edit_params,
+    _blend_params,
 ]
 
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from explorer.engine.blend import StateBlend
 from explorer.engine.images import to_uint8
 from explorer.engine.latents import MappingCache, state_wplus
 from explorer.engine.state import State
@@ -26,6 +27,9 @@ def input_transform(translate: tuple[float, float], rotate_deg: float) -> torch.
 class Renderer:
     """Renders states with one model, keeping the mapping cache warm between calls.
 
+    A state with a ``blend`` renders with a blended copy of the model (explorer/engine/blend.py): model B
+    is opened on the first such state and kept; a changed curve is lerped in place.
+
     Not thread-safe: the window gives one renderer to its render worker thread.
     """
 
@@ -33,6 +37,15 @@ class Renderer:
         self.model = model
         self.generator = model.generator
         self.mapping_cache = MappingCache(self.generator)
+        self._blend: StateBlend | None = None
+
+    def _blended(self, state: State) -> StateBlend | None:
+        """The blend of ``state``, opening its model B if it is not the one held (a failure keeps the old)."""
+        if state.blend is None:
+            return None
+        if self._blend is None or not self._blend.serves(state.blend):
+            self._blend = StateBlend(self.model, state.blend)
+        return self._blend
 
     @property
     def device(self) -> torch.device:
@@ -40,11 +53,14 @@ class Renderer:
 
     def wplus(self, state: State) -> torch.Tensor:
         """[num_ws, w_dim] W+ of a state."""
-        return state_wplus(self.mapping_cache, state)
+        blended = self._blended(state)
+        from_b = blended is not None and state.blend.mapping == "b"
+        return state_wplus(blended.mapping_cache_b if from_b else self.mapping_cache, state)
 
     def synthesize(self, wplus: torch.Tensor, state: State) -> torch.Tensor:
         """W+ [N, num_ws, w_dim] -> float image [N, C, H, W], with ``state``'s noise and transform."""
-        g = self.generator
+        blended = self._blended(state)
+        g = self.generator if blended is None else blended.apply(state.blend)
         transform = None
         if g.has_input_transform and state.has_transform:
             transform = input_transform(state.translate, state.rotate).to(self.device)
