@@ -73,9 +73,15 @@ def test_keyframes_scrub_play_and_session(qtbot, window, reference):
     np.testing.assert_array_equal(window.image_array(), middle)
 
     # play loops a preview; stop puts the current image back
+    panel.scrub.blockSignals(True)
+    panel.scrub.setValue(4)  # the playhead at the end before playing
+    panel.scrub.blockSignals(False)
     panel.play()
-    qtbot.waitUntil(lambda: len(panel._preview) >= 3 and panel._play_index >= 2, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(panel._preview) >= 3 and 2 <= panel._play_index <= 4, timeout=TIMEOUT)
     panel.stop()
+    shown = (panel._play_index - 1) % 5  # the last preview frame put on the canvas (preview fps = 8 here)
+    assert panel.scrub.value() == shown != 4  # the playhead and the frame counter followed the preview
+    assert panel.time_label.text().startswith(f"frame {shown + 1}/5")
     np.testing.assert_array_equal(window.image_array(), window.last_result.image)
 
     # the timeline travels with the session under "timeline"

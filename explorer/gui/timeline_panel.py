@@ -487,7 +487,18 @@ class TimelinePanel(QWidget):
     def _play_tick(self) -> None:
         if self._play_index < len(self._preview):
             self._put_on_canvas(self._preview[self._play_index], self._play_index)
+            self._move_playhead(self._play_index)
             self._play_index = (self._play_index + 1) % max(self._preview_total, 1)
+
+    def _move_playhead(self, preview_index: int) -> None:
+        """Show where the preview is: the scrubber and frame counter follow it (at the timeline's fps, which
+        the preview may play at a reduced rate), without asking the scrubber for a render of its own."""
+        _, preview_fps, _ = self._preview_key
+        frame = min(round(preview_index * self.timeline.fps / preview_fps), max(self.timeline.frame_count() - 1, 0))
+        self.scrub.blockSignals(True)
+        self.scrub.setValue(frame)
+        self.scrub.blockSignals(False)
+        self._show_time(frame)
 
     # ================================================================ helpers
     def _run(self, job, done, failed) -> None:
