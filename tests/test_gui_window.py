@@ -189,8 +189,11 @@ def test_broken_model_keeps_the_old_one(qtbot, nvidia_dir, tmp_path):
     wait_current(qtbot, window)  # still rendering with the old model
 
 
-def test_wplus_export_import_round_trip(qtbot, nvidia_dir, tmp_path):
+@pytest.mark.parametrize("psi", [1.0, 0.5])
+def test_wplus_export_import_round_trip(qtbot, nvidia_dir, tmp_path, psi):
+    """An exported W+ imports to the same image, at any psi (it is final: truncation is not applied twice)."""
     window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    window.set_param("psi", psi)
     window.findChild(SeedSpinBox, "seedA").setValue(4)
     image = wait_current(qtbot, window).copy()
     target = tmp_path / "w.npz"
