@@ -203,3 +203,29 @@ def test_gui_screenshot_never_overwrites_silently(tmp_path, capsys):
     assert main(["gui", "--screenshot", str(shot)]) == 2
     assert "already exists (use --force to overwrite)" in capsys.readouterr().err
     assert shot.read_bytes() == b"keep me"
+
+
+def test_an_outdir_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    assert main(["generate", "--seeds", "1", "--outdir", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "taken" in err and "Traceback" not in err and "\n" not in err
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import explorer.fileio
+
+    out = tmp_path / "out"
+    assert main(["generate", "--seeds", "1", "--outdir", str(out)]) == 0
+    before = (out / "seed0001.png").read_bytes()
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(explorer.fileio.os, "fsync", full)
+    assert main(["generate", "--seeds", "1", "--trunc", "0.5", "--outdir", str(out), "--force"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and "\n" not in err
+    assert (out / "seed0001.png").read_bytes() == before and sorted(p.name for p in out.iterdir()) == ["seed0001.png"]

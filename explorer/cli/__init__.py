@@ -9,6 +9,7 @@ parse, call the engine and print; the logic is in the engine. Errors the user ca
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -59,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         # do. Point stdout at /dev/null so that flushing it at exit cannot raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # the machine, not the program: a full disk, a folder that is a file, no permission
+        print(f"explorer {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line naming the file and what the system said (and what to do about a full disk)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    text = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOSPC:
+        text += "; nothing was overwritten: free some space and run it again"
+    return where + " ".join(text.split())
 
 
 if __name__ == "__main__":
