@@ -123,7 +123,7 @@ def test_timeline_from_a_session_file(tmp_path):
 
 
 def test_missing_timeline_file(tmp_path):
-    with pytest.raises(StateError, match="cannot read"):
+    with pytest.raises(StateError, match="file not found"):
         Timeline.load(tmp_path / "nope.json")
 
 

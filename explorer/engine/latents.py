@@ -18,6 +18,8 @@ interpolated z (slerp), so there is one assembly of W+, not one per caller.
 from __future__ import annotations
 
 import math
+import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -183,28 +185,36 @@ def state_wplus(cache: MappingCache, state: State) -> torch.Tensor:
 
 # ---- W+ files ------------------------------------------------------------------------------------------
 
+MAX_WPLUS_BYTES = 256 << 20  # thousands of 18 x 512 latents; anything larger is not a W+ file
+
+
 def load_wplus_file(path: str | Path) -> np.ndarray:
     """Read W+ rows from NVIDIA's projected_w.npz (key 'w', [N, num_ws, w_dim]) or a .npy ([num_ws, w_dim]
-    or [N, num_ws, w_dim]). Returns float32 [N, num_ws, w_dim]."""
+    or [N, num_ws, w_dim]). Returns float32 [N, num_ws, w_dim].
+
+    The array's header is checked before anything is allocated (a damaged or hostile file declares any
+    shape it likes), object arrays are refused, and every failure is one StateError naming the file.
+    """
     path = Path(path)
     try:
         if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                if "w" not in data.files:
-                    raise StateError(path, f"npz has no 'w' array (has: {', '.join(data.files) or 'nothing'})")
-                w = data["w"]
+            with zipfile.ZipFile(path) as archive:
+                if "w.npy" not in archive.namelist():
+                    names = ", ".join(n.removesuffix(".npy") for n in archive.namelist()) or "nothing"
+                    raise StateError(path, f"npz has no 'w' array (has: {names})")
+                if archive.getinfo("w.npy").file_size > MAX_WPLUS_BYTES + 4096:
+                    raise StateError(path, "the 'w' array is far too large for a W+ latent")
+                with archive.open("w.npy") as member:
+                    w = _read_npy(member, path)
         else:
-            w = np.load(path, allow_pickle=False)
+            with open(path, "rb") as handle:
+                w = _read_npy(handle, path)
     except StateError:
         raise
     except FileNotFoundError:
         raise StateError(path, "file not found") from None
-    except ValueError as exc:
-        if "pickle" in str(exc):  # numpy's advice to allow pickles is exactly what we must not do
-            raise StateError(path, "holds Python objects, refused (a W+ file is a plain float array)") from None
-        raise StateError(path, f"not a readable .npy/.npz W+ file ({exc})") from None
-    except OSError as exc:
-        raise StateError(path, f"not a readable .npy/.npz W+ file ({exc})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as exc:
+        raise StateError(path, f"not a readable .npy/.npz W+ file ({' '.join(str(exc).split())[:200]})") from None
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3 or not np.issubdtype(w.dtype, np.floating):
@@ -212,6 +222,29 @@ def load_wplus_file(path: str | Path) -> np.ndarray:
     if not np.isfinite(w).all():
         raise StateError(path, "W+ holds NaN or infinite values")
     return w.astype(np.float32)
+
+
+def _read_npy(handle, path: Path) -> np.ndarray:
+    """One .npy array from an open binary file, its declared size checked first."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+    else:
+        raise StateError(path, f"unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise StateError(path, "holds Python objects, refused (a W+ file is a plain float array)")
+    if not np.issubdtype(dtype, np.floating) or dtype.itemsize > 8:
+        raise StateError(path, f"expected a float W+ array, got {dtype}")
+    count = math.prod(shape)
+    if count * dtype.itemsize > MAX_WPLUS_BYTES:
+        raise StateError(path, f"declares a {shape} array, far too large for a W+ latent")
+    data = handle.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise StateError(path, f"file is truncated (the header declares {shape})")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 
 def save_wplus_npz(path: str | Path, wplus: np.ndarray) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from explorer import __version__
+from explorer.engine.jsonfile import parse_json
 from explorer.engine.state import State
 from explorer.errors import StateError
 from explorer.fileio import atomic_write_bytes
@@ -72,11 +73,10 @@ def read_recipe(path: str | Path) -> Recipe:
         raise StateError(path, f"not a readable PNG ({exc})") from None
     if text is None:
         raise StateError(path, "image carries no StyleGAN Explorer recipe")
-    try:
-        data = json.loads(text)
-        model = data["model"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise StateError(path, "recipe chunk is damaged") from None
+    data = parse_json(text, path)
+    model = data.get("model") if isinstance(data, dict) else None
+    if not isinstance(model, dict):
+        raise StateError(path, "recipe chunk is damaged (no model)")
     state = State.from_json(data.get("state"), path)
     return Recipe(state, str(model.get("file", "")), str(model.get("sha256", "")), str(model.get("source_format", "")))
 

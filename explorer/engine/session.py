@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.engine.jsonfile import read_json
 from explorer.engine.state import State
 from explorer.errors import StateError
 from explorer.fileio import atomic_write_text
@@ -57,15 +58,4 @@ def parse_session(data: Any, source: str | Path | None = None) -> Session:
 
 
 def load_session(path: str | Path) -> Session:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StateError(path, "file not found") from None
-    except OSError as exc:
-        raise StateError(path, f"cannot read session ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return parse_session(data, path)
+    return parse_session(read_json(path, "session"), path)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.engine.jsonfile import parse_json, read_json
 from explorer.errors import StateError
 
 STATE_VERSION = 2
@@ -340,20 +341,11 @@ class State:
 
     @classmethod
     def loads(cls, text: str, source: str | Path | None = None) -> "State":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(source, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_json(data, source)
+        return cls.from_json(parse_json(text, source), source)
 
     @classmethod
     def load(cls, path: str | Path) -> "State":
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise StateError(path, f"cannot read state file ({exc.strerror or exc})") from None
-        return cls.loads(text, path)
+        return cls.from_json(read_json(path, "state file"), path)
 
 
 def migrate(data: Any, source: str | Path | None = None) -> dict:

@@ -48,7 +48,7 @@ EASINGS: dict[str, Callable[[float], float]] = {
 
 def check_easing(name: str) -> str:
     """``name`` if it is a known easing, else a one-line UsageError listing the choices."""
-    if name not in EASINGS:
+    if not isinstance(name, str) or name not in EASINGS:
         raise UsageError(f"unknown easing {name!r} (choose from: {', '.join(EASINGS)})")
     return name
 

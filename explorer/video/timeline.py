@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer.engine.jsonfile import parse_json, read_json
 from explorer.engine.state import State
 from explorer.errors import ExplorerError, StateError, UsageError
 from explorer.video.easing import check_easing
@@ -41,7 +42,7 @@ DEFAULT_DURATION = 2.0
 
 
 def check_kind(kind: str) -> str:
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise UsageError(f"unknown interpolation {kind!r} (choose from: {', '.join(KINDS)})")
     return kind
 
@@ -245,17 +246,13 @@ class Timeline:
 
     @classmethod
     def loads(cls, text: str, source: str | Path | None = None) -> "Timeline":
-        return cls.from_json(_parse_json(text, source), source)
+        return cls.from_json(parse_json(text, source), source)
 
     @classmethod
     def load(cls, path: str | Path) -> "Timeline":
         """A timeline file, or the timeline kept in a session file saved by the window."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise StateError(path, f"cannot read timeline file ({exc.strerror or exc})") from None
-        data = _parse_json(text, path)
+        data = read_json(path, "timeline file")
         if isinstance(data, dict) and "keyframes" not in data and "state" in data:  # the window's session file
             if data.get("timeline") is None:
                 raise StateError(path, "session holds no timeline (add keyframes in the window's timeline first)")
@@ -269,11 +266,4 @@ class Timeline:
         from explorer.fileio import atomic_write_text
 
         atomic_write_text(path, self.dumps() + "\n", overwrite=overwrite)
-
-
-def _parse_json(text: str, source: str | Path | None) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(source, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
