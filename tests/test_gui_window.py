@@ -411,3 +411,21 @@ def test_after_a_model_switch_every_widget_shows_the_state_that_renders(qtbot, n
     assert window.findChild(QDoubleSpinBox, "psi").value() == pytest.approx(0.6)
     assert mixed.mix == window.state.mix[:len(mixed.mix)]
     assert np.array_equal(wait_current(qtbot, window), models("sg2-cond-32.pkl").render(window.state))
+
+
+def test_open_session_or_recipe_never_lets_an_error_escape(qtbot, nvidia_dir, tmp_path, monkeypatch):
+    import explorer.gui.window as window_module
+
+    window = open_window(qtbot, nvidia_dir / "sg2-skip-32.pkl")
+    before = window.state
+
+    def explode(path):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(window_module, "load_session", explode)
+    monkeypatch.setattr(window_module.recipes, "read_recipe", explode)
+    window.open_session(tmp_path / "deep.json")
+    assert window.last_error == "deep.json: cannot open (RecursionError: maximum recursion depth exceeded)"
+    window.open_image_recipe(tmp_path / "deep.png")
+    assert window.last_error.startswith("deep.png: cannot open (RecursionError")
+    assert window.state == before

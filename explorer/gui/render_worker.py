@@ -82,12 +82,14 @@ class _Job:
     t: float = field(default_factory=time.perf_counter)  # when it was requested
 
 
-def one_line(exc: BaseException) -> str:
-    """An error as one line for the user: ExplorerErrors as they are, anything else with its type."""
+def one_line(exc: BaseException, path: str | Path | None = None) -> str:
+    """An error as one line for the user: ExplorerErrors as they are, anything else with its type, and,
+    when it came from a file, that file's name (a bare "RecursionError" tells the artist nothing)."""
     if isinstance(exc, ExplorerError):
         return str(exc)
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"
+    text = " ".join(str(exc).split()) or "no details"
+    what = f"{type(exc).__name__}: {text}"
+    return f"{Path(path).name}: cannot open ({what})" if path is not None else what
 
 
 class RenderWorker(QThread):
@@ -193,7 +195,7 @@ class RenderWorker(QThread):
             model = formats.load_model(path, resolve_device(device, strict=False))
             renderer = Renderer(model)
         except Exception as exc:  # the old model stays
-            self.loadFailed.emit(path, one_line(exc))
+            self.loadFailed.emit(path, one_line(exc, path))
             return
         finally:
             self.busyChanged.emit(False)

@@ -619,8 +619,8 @@ class MainWindow(QMainWindow):
         """Restore the state an exported PNG carries, offering to open its model when another is loaded."""
         try:
             recipe = recipes.read_recipe(path)
-        except ExplorerError as exc:
-            self.show_error(str(exc))
+        except Exception as exc:  # whatever the file does, a banner and the previous state kept
+            self.show_error(one_line(exc, path))
             return
         info = self.model_info
         if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
@@ -800,8 +800,8 @@ class MainWindow(QMainWindow):
     def open_session(self, path: str | Path) -> None:
         try:
             session = load_session(path)
-        except ExplorerError as exc:
-            self.show_error(str(exc))
+        except Exception as exc:  # whatever the file does, a banner and the previous state kept
+            self.show_error(one_line(exc, path))
             return
         self._restore_session(session)
 
@@ -809,7 +809,10 @@ class MainWindow(QMainWindow):
         for name, (_, set_part) in self._session_parts.items():
             value = session.timeline if name == "timeline" else session.extra.get(name)
             if value is not None:
-                set_part(value)
+                try:
+                    set_part(value)
+                except ExplorerError as exc:  # one bad part (a damaged timeline) must not lose the rest
+                    self.show_error(f"session {name}: {exc}")
         model = network or session.model
         same = self.model_info is not None and model is not None and Path(model).resolve() == self.model_info.path
         if model and not same:
