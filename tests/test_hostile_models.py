@@ -338,3 +338,12 @@ def test_fuzz_rosinality(tmp_path, legacy):
     state = rosinality_state_from(random_generator(config), config)
     torch.save({"g_ema": state, "latent_avg": torch.zeros(32)}, buffer, _use_new_zipfile_serialization=not legacy)
     _fuzz(tmp_path, buffer.getvalue(), ".pt", seed=4 + legacy, count=24)
+
+
+def test_rosinality_legacy_storage_declaring_more_than_the_file_is_refused(tmp_path):
+    buffer = io.BytesIO()
+    torch.save({"g_ema": {"w": torch.zeros(4)}}, buffer, _use_new_zipfile_serialization=False)
+    raw = buffer.getvalue()
+    at = raw.index(b"K\x04", raw.index(b"cpu"))  # the storage record's element count, 4
+    path = write(tmp_path, raw[:at] + b"J\x00\x00\x00\x40" + raw[at + 2:], "legacy.pt")  # 2**30 elements
+    refuse(path, CorruptModel, "declares")

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import pickle
 import re
 import zipfile
@@ -45,9 +46,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorer.errors import CorruptModel, UnsafeModel, UnsupportedArchitecture
+from explorer.errors import CorruptModel, ModelError, UnsafeModel, UnsupportedArchitecture
 from explorer.fileio import atomic_write
 from explorer.formats import Model, ModelData
+from explorer.formats.safe_pickle import STORAGE_DTYPES, BoundedFile, SafeUnpickler
 from explorer.formats.validate import check_tensor, expected_shapes
 
 SUPPORTED = "supported: rosinality/stylegan2-pytorch StyleGAN2 generators (convert_weight.py or train.py checkpoints)"
@@ -117,10 +119,83 @@ def _check_zip(path: Path) -> None:
         raise CorruptModel(path, "the zip container's entries declare more bytes than the file holds")
 
 
+class _Inert(dict):
+    """What every global becomes while a legacy header is scanned: takes any arguments and keeps none
+    (a dict, so that the items an OrderedDict would receive have somewhere to go)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+
+class _LegacyScan(SafeUnpickler):
+    """Runs a legacy ``torch.save`` header only to learn which storages it declares; builds nothing.
+
+    Every global is ``_Inert`` (storage types excepted), so nothing in the file can run; each storage
+    record is noted as {key: bytes}.
+    """
+
+    def __init__(self, file, path: Path, storages: dict[str, int]):
+        super().__init__(file, path)
+        self.storages = storages
+
+    def find_class(self, module: str, name: str):
+        if module == "torch" and name in STORAGE_DTYPES:
+            return STORAGE_DTYPES[name]
+        return _Inert
+
+    def _callable(self, func):
+        if func is not _Inert:
+            raise UnsafeModel(self.path, f"refused to call a {type(func).__name__}")
+        return func
+
+    def build_state(self, inst, state) -> bool:
+        return isinstance(inst, _Inert)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and isinstance(pid[4], int) and pid[4] >= 0):
+            raise CorruptModel(self.path, "malformed storage record")
+        if not isinstance(pid[1], torch.dtype):
+            raise CorruptModel(self.path, "storage record names no storage type")
+        self.storages[str(pid[2])] = pid[4] * torch.empty((), dtype=pid[1]).element_size()
+        return _Inert()
+
+
+def _check_legacy(path: Path) -> None:
+    """Refuse a pre-1.6 ``torch.save`` file whose storages declare more bytes than follow them.
+
+    torch allocates each storage at its declared size before reading it, so a few bytes could ask for
+    terabytes; here every declaration is checked against the bytes that are really there.
+    """
+    storages: dict[str, int] = {}
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            for _ in range(4):  # magic number, protocol version, system info, the checkpoint itself
+                _LegacyScan(BoundedFile(f, path), path, storages).load()
+            keys = _LegacyScan(BoundedFile(f, path), path, storages).load()
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise CorruptModel(path, f"unreadable legacy torch container ({type(exc).__name__})") from None
+        if not isinstance(keys, list):
+            raise CorruptModel(path, "legacy torch container has no storage key list")
+        for key in keys:
+            declared = storages.get(str(key))
+            count = f.read(8)
+            if declared is None or len(count) < 8:
+                raise CorruptModel(path, "legacy torch container's storages do not match their records")
+            if declared > size - f.tell():
+                raise CorruptModel(path, f"a storage declares {declared:,} bytes where the file has "
+                                         f"{size - f.tell():,} left")
+            f.seek(declared, os.SEEK_CUR)
+
+
 def _load(path: Path):
     """``torch.load`` in weights-only mode with exactly argparse.Namespace allowed on top of torch's set."""
     if zipfile.is_zipfile(path):
         _check_zip(path)
+    else:
+        _check_legacy(path)
     try:
         with _allow_namespace():
             return torch.load(path, map_location="cpu", weights_only=True)

@@ -39,7 +39,7 @@ _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 
 # The storage classes a legacy container may name, and the element type each stands for.
-_STORAGE_DTYPES = {
+STORAGE_DTYPES = {
     "FloatStorage": torch.float32,
     "HalfStorage": torch.float16,
     "DoubleStorage": torch.float64,
@@ -193,7 +193,7 @@ MAX_GRAPH_VISITS = 2_000_000  # container entries a walk would visit, aliases co
 _PLAIN_KEYS = (str, bytes, int, float, bool, type(None))
 
 
-class _BoundedFile:
+class BoundedFile:
     """The file as the unpickler reads it: a length the file cannot hold is refused before it is read.
 
     ``pickle`` reads a declared length (a frame, bytes, a string) with one ``read(n)``, which allocates ``n``
@@ -482,7 +482,7 @@ class _ContainerUnpickler(SafeUnpickler):
 
     def __init__(self, file, path: Path, roots: dict, views: list):
         super().__init__(file, path)
-        self.allowed = {f"torch.{name}": _StorageType(name, dtype) for name, dtype in _STORAGE_DTYPES.items()}
+        self.allowed = {f"torch.{name}": _StorageType(name, dtype) for name, dtype in STORAGE_DTYPES.items()}
         self.roots = roots
         self.views = views
 
@@ -595,7 +595,7 @@ def safe_load(path: str | Path, unpickler: type[SafeUnpickler] = SafeUnpickler,
             raise NotAModel(path, "not a network pickle (no pickle protocol header)")
         f.seek(0)
         try:
-            loader = unpickler(_BoundedFile(f, path), path, extra_globals)
+            loader = unpickler(BoundedFile(f, path), path, extra_globals)
             loader._file_size = os.fstat(f.fileno()).st_size
             obj = loader.load()
         except ModelError:
