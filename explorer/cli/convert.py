@@ -1,7 +1,9 @@
 """``explorer convert IN OUT``: any supported model to our .safetensors (or rosinality's .pt).
 
 The output records where it came from (source file name, its sha256, source format). Nothing in the
-input is executed.
+input is executed, and the input is validated exactly as the loaders do (config bounds, every tensor's
+name, shape and dtype) before anything is written: a model that ``info`` or ``generate`` refuse is never
+converted into an unusable file.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from explorer.cli.common import check_writable
 from explorer.errors import UsageError
 from explorer.formats import read_model_data, resolve_model_path, sha256_of
+from explorer.formats.validate import check_generator
 
 
 def add_parser(subparsers) -> None:
@@ -26,21 +29,27 @@ def run(args) -> int:
     suffix = args.output.suffix.lower()
     if suffix not in (".safetensors", ".pt"):
         raise UsageError(f"{args.output.name}: output must end in .safetensors or .pt")
+    if args.output.is_dir():
+        raise UsageError(f"{args.output}: is a folder; give a file name to write")
     check_writable(args.output, args.force)
     source = resolve_model_path(args.input)
     data = read_model_data(source)
+    check_generator(source, data.config, data.tensors)
     provenance = data.provenance or {
         "source_file": source.name,
         "sha256": sha256_of(source),
         "source_format": data.source_format,
     }
-    if suffix == ".pt":
-        from explorer.formats import rosinality
+    try:
+        if suffix == ".pt":
+            from explorer.formats import rosinality
 
-        rosinality.write(args.output, data)
-    else:
-        from explorer.formats import native
+            rosinality.write(args.output, data)
+        else:
+            from explorer.formats import native
 
-        native.write(args.output, {native.RENDER_NET: (data.config, data.tensors)}, provenance)
+            native.write(args.output, {native.RENDER_NET: (data.config, data.tensors)}, provenance)
+    except OSError as exc:  # full disk, read-only folder: atomic_write has removed its temporary file
+        raise UsageError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
     print(f"{args.output}: written from {source.name} ({data.source_format})")
     return 0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from explorer.errors import CorruptModel, ModelError, ModelFileMissing, NotAModel, UnsupportedArchitecture
+from explorer.errors import CorruptModel, ModelError, ModelFileMissing, NotAModel
 
 # Extensions the Open dialog offers; detection itself is by content.
 MODEL_SUFFIXES = (".safetensors", ".pkl", ".pt", ".pth")
@@ -112,25 +112,42 @@ def detect_format(path: Path) -> str:
     raise NotAModel(path, "unrecognised file content (expected .safetensors, a network pickle or a .pt checkpoint)")
 
 
-def read_model_data(path: str | Path) -> ModelData:
-    """Read a model file or run directory into ModelData without building anything."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ModelFileMissing(path, "no such file or folder")
-    if path.is_dir():
-        path = latest_snapshot(path)
-    kind = detect_format(path)
+# Tests set this to True so that a reader's programming error surfaces as itself instead of as a
+# one-line CorruptModel (the fuzz tests assert that only ExplorerError escapes a reader).
+RAISE_UNEXPECTED = False
+
+
+def _reader(kind: str):
     if kind == "native":
-        from explorer.formats import native
+        from explorer.formats import native as reader
+    elif kind == "rosinality":
+        from explorer.formats import rosinality as reader
+    else:
+        from explorer.formats import nvidia_pickle as reader
+    return reader.read
 
-        return native.read(path)
-    if kind == "rosinality":
-        from explorer.formats import rosinality
 
-        return rosinality.read(path)
-    from explorer.formats import nvidia_pickle
+def read_model_data(path: str | Path) -> ModelData:
+    """Read a model file or run directory into ModelData without building anything.
 
-    return nvidia_pickle.read(path)
+    Every failure is a one-line ``ModelError`` naming the file: an exception no reader anticipated is
+    turned into ``CorruptModel`` here, at the one boundary every reader goes through.
+    """
+    path = resolve_model_path(path)
+    try:
+        return _reader(detect_format(path))(path)
+    except ModelError:
+        raise
+    except (OSError, EOFError) as exc:
+        raise CorruptModel(path, str(exc) or type(exc).__name__) from None
+    except RecursionError:
+        raise CorruptModel(path, "the file nests too deeply") from None
+    except MemoryError:
+        raise CorruptModel(path, "the file asks for more memory than is available") from None
+    except Exception as exc:
+        if RAISE_UNEXPECTED:
+            raise
+        raise CorruptModel(path, f"unreadable ({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def resolve_model_path(path: str | Path) -> Path:
@@ -142,28 +159,12 @@ def resolve_model_path(path: str | Path) -> Path:
 
 
 def build_model(data: ModelData, path: Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Build our generator for ``data`` and copy its tensors in, checking every name and shape."""
+    """Build our generator for ``data`` and copy its tensors in, checking every name, shape and dtype first."""
+    from explorer.formats.validate import check_generator
     from explorer.models import build_generator
 
-    try:
-        generator = build_generator(data.config)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise UnsupportedArchitecture(path, str(exc)) from None
-    expected = generator.state_dict()
-    missing = sorted(set(expected) - set(data.tensors))
-    unexpected = sorted(set(data.tensors) - set(expected))
-    if missing or unexpected:
-        detail = []
-        if missing:
-            detail.append(f"missing {len(missing)} tensors (first: {missing[0]})")
-        if unexpected:
-            detail.append(f"{len(unexpected)} unknown tensors (first: {unexpected[0]})")
-        raise UnsupportedArchitecture(path, "tensors do not match the architecture: " + "; ".join(detail))
-    for name, tensor in data.tensors.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise UnsupportedArchitecture(
-                path, f"tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
-            )
+    check_generator(path, data.config, data.tensors)  # bounds and tensors, before anything is allocated
+    generator = build_generator(data.config)
     generator.load_state_dict({k: v.float() for k, v in data.tensors.items()})
     return generator.eval().requires_grad_(False).to(device)
 
@@ -171,13 +172,8 @@ def build_model(data: ModelData, path: Path, device: str | torch.device = "cpu")
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> Model:
     """Open any supported model file (or run directory) as a ready, eval-mode generator on ``device``."""
     path = resolve_model_path(path)
-    try:
-        data = read_model_data(path)
-        generator = build_model(data, path, device)
-    except ModelError:
-        raise
-    except (OSError, EOFError) as exc:
-        raise CorruptModel(path, str(exc) or type(exc).__name__) from None
+    data = read_model_data(path)
+    generator = build_model(data, path, device)
     digest = sha256_of(path)
     provenance = data.provenance or {
         "source_file": path.name,

@@ -6,17 +6,13 @@ NVIDIA way calls ``torch_utils.persistence._reconstruct_persistent_obj(meta)``, 
 source embedded in ``meta``. Loading such a file with ``pickle.load`` therefore runs whatever code the file
 carries. We never do that.
 
-Instead, ``safe_load`` uses a restricted unpickler:
+Instead, ``safe_load`` reads the file with ``NvidiaUnpickler``, the generic restricted unpickler of
+``explorer.formats.safe_pickle`` (allow-listed inert constructors only, bounded resources) plus:
 
-- ``find_class`` answers only an explicit allow-list of globals, every one mapped to *our* function or
-  class; anything else (``os.system``, ``builtins.eval``, ``subprocess.Popen``, any other ``torch.*``)
-  raises ``UnsafeModel`` naming the global.
-- A persistent object becomes a ``PersistentNode`` (class name, the module source kept as text only, and the
+- a persistent object becomes a ``PersistentNode`` (class name, the module source kept as text only, and the
   object's ``__dict__`` as data). Class names outside the known NVIDIA network classes are refused: the only
-  way to give meaning to such an object would be to run its code.
-- Tensor storages (``torch.storage._load_from_bytes``) are parsed from torch's legacy container by our own
-  code; no torch unpickler ever sees the bytes.
-- ``BUILD`` (``__setstate__``) is allowed only on the few types whose state we validate ourselves.
+  way to give meaning to such an object would be to run its code;
+- ``dnnlib.util.EasyDict`` and ``dnnlib.tflib.network.Network`` become plain dict stand-ins.
 
 ``read(path)`` then walks the generator's node tree into NVIDIA-named tensors and a config dict (see
 ``explorer.models``). TensorFlow-era pickles (a 3-tuple of ``dnnlib.tflib.network.Network``) are handed to
@@ -25,12 +21,9 @@ Instead, ``safe_load`` uses a restricted unpickler:
 
 from __future__ import annotations
 
-import io
 import math
 import pickle
 import re
-import struct
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,28 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorer.errors import CorruptModel, ModelError, NotAModel, UnsafeModel, UnsupportedArchitecture
-from explorer.formats import ModelData
+from explorer.errors import NotAModel, UnsafeModel, UnsupportedArchitecture
+from explorer.formats import ModelData, safe_pickle
+from explorer.formats.safe_pickle import SafeUnpickler
 
 SOURCE_FORMAT = "nvidia-pickle"
-
-# torch's legacy (non-zip) torch.save container, as written by ``Storage.__reduce__``.
-_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_LEGACY_PROTOCOL = 1001
-
-# The storage classes a legacy container may name, and the element type each stands for.
-_STORAGE_DTYPES = {
-    "FloatStorage": torch.float32,
-    "HalfStorage": torch.float16,
-    "DoubleStorage": torch.float64,
-    "BFloat16Storage": torch.bfloat16,
-    "LongStorage": torch.int64,
-    "IntStorage": torch.int32,
-    "ShortStorage": torch.int16,
-    "CharStorage": torch.int8,
-    "ByteStorage": torch.uint8,
-    "BoolStorage": torch.bool,
-}
 
 # Every class NVIDIA's stylegan2-ada-pytorch / stylegan3 code pickles with its persistence mechanism
 # (training/networks.py, networks_stylegan2.py, networks_stylegan3.py, augment.py). Anything else is code
@@ -163,184 +139,20 @@ class PersistentNode:
     version: int
 
 
-class TypedBuffer:
-    """A torch storage read from a legacy container: a flat, typed tensor over the raw bytes."""
-
-    def __init__(self, dtype: torch.dtype, numel: int):
-        self.dtype = dtype
-        self.numel = numel
-        self.flat: torch.Tensor | None = None  # filled once the raw bytes have been read
-
-    def __repr__(self) -> str:
-        return f"TypedBuffer({self.dtype}, {self.numel})"
-
-
-class _StorageType:
-    """What ``torch.FloatStorage`` & co. unpickle to inside a legacy container: just an element type."""
-
-    def __init__(self, name: str, dtype: torch.dtype):
-        self.name = name
-        self.dtype = dtype
-
-
-class _NdarrayToken:
-    """Stands for ``numpy.ndarray`` in a pickle: only ``_reconstruct`` may use it (no NEWOBJ on the class)."""
-
-
-_NDARRAY = _NdarrayToken()
-
-
 # --------------------------------------------------------------------------------------------------------
-# Safe versions of the allowed globals (module-level ones need no file context)
+# The restricted unpickler, with NVIDIA's persistence and dnnlib's classes as data
 
 
-class _Refused(Exception):
-    """Raised by the module-level safe replacements (which do not know the file); becomes UnsafeModel."""
-
-
-def _check_dtype(dtype: Any) -> np.dtype:
-    """Only plain numeric/bool/bytes dtypes: object dtypes would let a pickle plant arbitrary objects."""
-    if not isinstance(dtype, np.dtype):
-        raise pickle.UnpicklingError(f"numpy dtype expected, got {type(dtype).__name__}")
-    if dtype.hasobject:
-        raise _Refused(f"refused numpy object array ({dtype})")
-    return dtype
-
-
-def _np_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
-    """``numpy.dtype(spec, align, copy)`` for a type *string* only ('f8', 'i4', ...)."""
-    if not isinstance(spec, str):
-        raise pickle.UnpicklingError(f"numpy dtype from {type(spec).__name__} is not allowed")
-    return _check_dtype(np.dtype(spec))
-
-
-def _np_reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
-    """``numpy.core.multiarray._reconstruct``: an empty ndarray that the following BUILD fills."""
-    if subtype is not _NDARRAY:
-        raise pickle.UnpicklingError("numpy _reconstruct of something other than ndarray")
-    return np.empty((0,), dtype=np.uint8)
-
-
-def _np_scalar(dtype: Any, data: Any = None) -> Any:
-    """``numpy.core.multiarray.scalar(dtype, bytes)``: e.g. the float64 ``weight_gain`` attributes."""
-    dtype = _check_dtype(dtype)
-    if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
-        raise pickle.UnpicklingError("numpy scalar with malformed data")
-    return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
-
-
-def _np_frombuffer(buffer: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
-    """``numpy.core.numeric._frombuffer`` (protocol-5 arrays): a copy, reshaped."""
-    dtype = _check_dtype(dtype)
-    if not isinstance(buffer, (bytes, bytearray)) or order not in ("C", "F"):
-        raise pickle.UnpicklingError("numpy buffer with malformed data")
-    return np.frombuffer(bytes(buffer), dtype=dtype).reshape(tuple(shape), order=order).copy()
-
-
-def _codecs_encode(text: Any, encoding: Any = "utf-8") -> bytes:
-    """``_codecs.encode``, which protocol-2 pickles use for bytes, restricted to the latin-1 case they use."""
-    if not isinstance(text, str) or str(encoding).lower().replace("-", "") not in ("latin1", "iso88591"):
-        raise _Refused("refused _codecs.encode other than text to latin-1")
-    return text.encode("latin-1")
-
-
-def _as_index_tuple(value: Any, what: str) -> tuple[int, ...]:
-    if isinstance(value, torch.Size):
-        value = tuple(value)
-    if not isinstance(value, (tuple, list)) or not all(isinstance(v, int) and v >= 0 for v in value):
-        raise pickle.UnpicklingError(f"tensor {what} {value!r} is malformed")
-    return tuple(value)
-
-
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
-                       metadata=None) -> torch.Tensor:
-    """``torch._utils._rebuild_tensor_v2``: a (possibly strided, possibly shared) view of a TypedBuffer.
-
-    Views are kept (no copy), so tensors that shared a storage in the file share it here too. Bounds are
-    checked so that a crafted stride or offset cannot reach outside the buffer.
-    """
-    if not isinstance(storage, TypedBuffer) or storage.flat is None:
-        raise pickle.UnpicklingError("tensor without a readable storage")
-    size = _as_index_tuple(size, "size")
-    stride = _as_index_tuple(stride, "stride")
-    if not isinstance(storage_offset, int) or storage_offset < 0 or len(size) != len(stride):
-        raise pickle.UnpicklingError("tensor offset or stride is malformed")
-    if math.prod(size) == 0:
-        return torch.empty(size, dtype=storage.dtype)
-    last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
-    if last >= storage.numel:
-        raise pickle.UnpicklingError(f"tensor reaches element {last} of a storage of {storage.numel}")
-    flat = storage.flat
-    return torch.as_strided(flat, size, stride, flat.storage_offset() + storage_offset)
-
-
-def _rebuild_parameter(data, requires_grad=False, backward_hooks=None) -> torch.Tensor:
-    """``torch._utils._rebuild_parameter``: we only want the data; hooks and grad flags are dropped."""
-    if not isinstance(data, torch.Tensor):
-        raise pickle.UnpicklingError("parameter without tensor data")
-    return data
-
-
-def _rebuild_parameter_with_state(data, requires_grad=False, backward_hooks=None, state=None) -> torch.Tensor:
-    """``torch._utils._rebuild_parameter_with_state``: as above; Python attributes on the parameter dropped."""
-    return _rebuild_parameter(data, requires_grad, backward_hooks)
-
-
-# --------------------------------------------------------------------------------------------------------
-# The restricted unpickler
-
-
-class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler, so BUILD can be restricted too
-    """An unpickler that resolves only allow-listed globals, each to our own safe replacement.
-
-    Subclasses the pure-Python ``pickle._Unpickler`` because the C one calls ``__setstate__`` / ``setattr``
-    on whatever object a BUILD opcode targets; here BUILD is replaced by ``_load_build``, which accepts only
-    numpy arrays/dtypes and our own dict stand-ins, with validated state.
-    """
-
-    dispatch = dict(pickle._Unpickler.dispatch)
-
-    def __init__(self, file, path: Path, extra_globals: dict[str, Any] | None = None):
-        super().__init__(file)
-        self.path = Path(path)
-        self.allowed = self._base_globals()
-        if extra_globals:
-            self.allowed.update(extra_globals)
+class NvidiaUnpickler(SafeUnpickler):
+    """``SafeUnpickler`` plus the few names NVIDIA's pickles use: persistence, EasyDict, TF Network."""
 
     def _base_globals(self) -> dict[str, Any]:
-        allowed: dict[str, Any] = {
+        return {
+            **super()._base_globals(),
             "torch_utils.persistence._reconstruct_persistent_obj": self._reconstruct_persistent_obj,
-            "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
-            "torch._utils._rebuild_parameter": _rebuild_parameter,
-            "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
-            "torch.storage._load_from_bytes": self._load_from_bytes,
-            "collections.OrderedDict": OrderedDict,
             "dnnlib.util.EasyDict": EasyDict,
             "dnnlib.tflib.network.Network": TFNetworkStub,
-            "numpy.ndarray": _NDARRAY,
-            "numpy.dtype": _np_dtype,
-            "builtins.set": set,
-            "builtins.frozenset": frozenset,
-            "__builtin__.set": set,  # protocol-2 pickles spell builtins the Python 2 way
-            "__builtin__.frozenset": frozenset,
-            "_codecs.encode": _codecs_encode,
         }
-        for core in ("numpy.core", "numpy._core"):  # numpy < 2 and numpy >= 2 spell the module differently
-            allowed[f"{core}.multiarray._reconstruct"] = _np_reconstruct
-            allowed[f"{core}.multiarray.scalar"] = _np_scalar
-            allowed[f"{core}.numeric._frombuffer"] = _np_frombuffer
-        return allowed
-
-    def find_class(self, module: str, name: str) -> Any:
-        key = f"{module}.{name}"
-        if key in self.allowed:
-            return self.allowed[key]
-        raise UnsafeModel(self.path, f"refused global '{key}'")
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafeModel(self.path, "refused persistent reference in a network pickle")
-
-    # -- persistence -------------------------------------------------------------------------------------
 
     def _reconstruct_persistent_obj(self, meta: Any) -> PersistentNode:
         """Our ``_reconstruct_persistent_obj``: record the object as data; the source is never executed."""
@@ -357,201 +169,26 @@ class SafeUnpickler(pickle._Unpickler):  # the pure-Python unpickler, so BUILD c
             )
         version = meta.get("version")
         if version != 6:
-            raise UnsupportedArchitecture(self.path, f"NVIDIA persistence version {version!r} (only 6 is known)")
+            raise UnsupportedArchitecture(self.path, f"NVIDIA persistence version {str(version)[:20]!r} (only 6 is known)")
         return PersistentNode(class_name=class_name, module_src=module_src, state=state, version=version)
 
-    # -- tensor storages -------------------------------------------------------------------------------
-
-    def _load_from_bytes(self, data: Any) -> TypedBuffer:
-        """Our ``torch.storage._load_from_bytes``: parse one legacy ``torch.save`` of a storage."""
-        if not isinstance(data, (bytes, bytearray)):
-            raise pickle.UnpicklingError("storage bytes expected")
-        return read_legacy_storage(bytes(data), self.path)
-
-    # -- BUILD -----------------------------------------------------------------------------------------
-
-    def _load_build(self) -> None:
-        """BUILD, restricted: numpy arrays and dtypes (validated), our dict stand-ins; nothing else."""
-        state = self.stack.pop()
-        inst = self.stack[-1]
-        if type(inst) is np.ndarray:
-            _build_ndarray(inst, state)
-        elif isinstance(inst, np.dtype):
-            _check_dtype_state(inst, state)
-        elif type(inst) is TFNetworkStub:
+    def build_state(self, inst: Any, state: Any) -> bool:
+        if type(inst) is TFNetworkStub:
             inst.__setstate__(state)
-        elif type(inst) in (EasyDict, OrderedDict) and state in (None, {}):
-            pass  # an empty instance __dict__, as older Pythons write it
-        else:
-            raise UnsafeModel(self.path, f"refused to set the state of a {type(inst).__name__}")
-
-    dispatch[pickle.BUILD[0]] = _load_build
-
-
-def _build_ndarray(array: np.ndarray, state: Any) -> None:
-    """``ndarray.__setstate__`` after checking that the state holds raw bytes of a plain dtype."""
-    if not (isinstance(state, tuple) and len(state) == 5):
-        raise pickle.UnpicklingError("numpy array state is malformed")
-    _, shape, dtype, _, raw = state
-    _check_dtype(dtype)
-    if not isinstance(raw, (bytes, bytearray)):
-        raise pickle.UnpicklingError("numpy array data is not raw bytes")
-    _as_index_tuple(shape, "shape")
-    array.__setstate__(state)
-
-
-def _check_dtype_state(dtype: np.dtype, state: Any) -> None:
-    """Accept a dtype's pickled state only if it describes the plain little-endian type we already built.
-
-    The state is not applied (numpy's ``__setstate__`` would let a pickle set flags such as "holds
-    objects"); for simple types it carries nothing beyond the byte order, which we check.
-    """
-    if not (isinstance(state, tuple) and len(state) >= 5):
-        raise pickle.UnpicklingError("numpy dtype state is malformed")
-    byteorder, subarray, names, fields = state[1:5]
-    if subarray is not None or names is not None or fields is not None:
-        raise pickle.UnpicklingError("structured numpy dtypes are not supported")
-    if byteorder == ">" and dtype.itemsize > 1:
-        raise pickle.UnpicklingError("big-endian numpy data is not supported")
-    if byteorder not in ("<", "|", "=", ">"):
-        raise pickle.UnpicklingError("numpy dtype state is malformed")
-
-
-class _ContainerUnpickler(SafeUnpickler):
-    """The nested unpickler for one legacy storage container: only ``torch.<Type>Storage`` globals.
-
-    Its ``persistent_load`` turns each ('storage', type, key, location, numel, view) record into a
-    ``TypedBuffer`` (views into a root buffer are resolved once the raw bytes are read).
-    """
-
-    def __init__(self, file, path: Path, roots: dict, views: list):
-        super().__init__(file, path)
-        self.allowed = {f"torch.{name}": _StorageType(name, dtype) for name, dtype in _STORAGE_DTYPES.items()}
-        self.roots = roots
-        self.views = views
-
-    def persistent_load(self, pid: Any) -> Any:
-        if not (isinstance(pid, tuple) and len(pid) == 6):
-            raise pickle.UnpicklingError("storage reference is malformed")
-        typename, storage_type, key, _location, numel, view = pid
-        if isinstance(typename, bytes):
-            typename = typename.decode("ascii", "replace")
-        if typename != "storage":
-            raise UnsafeModel(self.path, f"refused persistent reference of type {str(typename)[:40]!r}")
-        if not isinstance(storage_type, _StorageType) or not isinstance(numel, int) or numel < 0:
-            raise pickle.UnpicklingError("storage reference is malformed")
-        key = str(key)
-        root = self.roots.get(key)
-        if root is None:
-            root = self.roots[key] = TypedBuffer(storage_type.dtype, numel)
-        if view is None:
-            return root
-        # Old torch wrote storage views: (view_key, offset, size) in elements of the root.
-        view_key, offset, size = view
-        if not all(isinstance(v, int) and v >= 0 for v in (offset, size)) or offset + size > root.numel:
-            raise pickle.UnpicklingError("storage view is out of range")
-        buffer = TypedBuffer(storage_type.dtype, size)
-        self.views.append((buffer, root, offset))
-        return buffer
-
-
-def read_legacy_storage(data: bytes, path: Path) -> TypedBuffer:
-    """Parse the legacy ``torch.save`` container of one storage (see the reference notes, section 3.3).
-
-    Layout: pickled magic number, protocol version, sys-info dict, the storage object (a persistent id),
-    the list of storage keys; then per key an 8-byte little-endian element count and the raw
-    little-endian element bytes.
-    """
-    stream = io.BytesIO(data)
-    roots: dict[str, TypedBuffer] = {}
-    views: list = []
-
-    def load_plain() -> Any:
-        return _ContainerUnpickler(stream, path, roots, views).load()
-
-    if load_plain() != _LEGACY_MAGIC:
-        raise pickle.UnpicklingError("tensor storage has a bad magic number")
-    if load_plain() != _LEGACY_PROTOCOL:
-        raise pickle.UnpicklingError("tensor storage has an unknown container version")
-    sys_info = load_plain()
-    if not isinstance(sys_info, dict) or sys_info.get("little_endian", True) is not True:
-        raise pickle.UnpicklingError("tensor storage was written big-endian")
-    result = load_plain()
-    keys = load_plain()
-    if not isinstance(result, TypedBuffer) or not isinstance(keys, list):
-        raise pickle.UnpicklingError("tensor storage container is malformed")
-    view = memoryview(data)
-    for key in keys:
-        root = roots.get(str(key))
-        if root is None:
-            raise pickle.UnpicklingError("tensor storage names an unknown key")
-        (count,) = struct.unpack("<q", _take(stream, 8))
-        if count != root.numel:
-            raise pickle.UnpicklingError("tensor storage size does not match its header")
-        nbytes = count * torch.empty((), dtype=root.dtype).element_size()
-        start = stream.tell()
-        if start + nbytes > len(data):
-            raise EOFError("tensor storage data is truncated")
-        root.flat = _typed_flat(view[start:start + nbytes], root.dtype)
-        stream.seek(start + nbytes)
-    for buffer, root, offset in views:
-        if root.flat is None:
-            raise pickle.UnpicklingError("storage view of a storage without data")
-        buffer.flat = root.flat[offset:offset + buffer.numel]
-    if result.flat is None:
-        raise pickle.UnpicklingError("tensor storage without data")
-    return result
-
-
-def _take(stream: io.BytesIO, n: int) -> bytes:
-    chunk = stream.read(n)
-    if len(chunk) != n:
-        raise EOFError("tensor storage data is truncated")
-    return chunk
-
-
-def _typed_flat(raw: memoryview, dtype: torch.dtype) -> torch.Tensor:
-    """A 1-D tensor of ``dtype`` over a private, writable copy of ``raw`` (little-endian on disk)."""
-    if len(raw) == 0:
-        return torch.empty((0,), dtype=dtype)
-    return torch.frombuffer(bytearray(raw), dtype=dtype)
+            return True
+        if type(inst) is EasyDict and state in (None, {}):
+            return True  # an empty instance __dict__, as older Pythons write it
+        return super().build_state(inst, state)
 
 
 # --------------------------------------------------------------------------------------------------------
 # Loading
 
 
-def safe_load(path: str | Path, extra_globals: dict[str, Any] | None = None) -> Any:
-    """Unpickle ``path`` with the restricted unpickler: data only, nothing from the file is ever run.
-
-    Returns the top-level object (a dict of ``PersistentNode``s for PyTorch snapshots, a tuple of
-    ``TFNetworkStub``s for TF-era pickles). Raises ``UnsafeModel`` for any global outside the allow-list,
-    ``CorruptModel`` for a truncated or malformed stream, ``NotAModel`` for a file that is not a pickle.
-    ``extra_globals`` ({"module.name": safe replacement}) lets another reader allow a global it has
-    re-implemented; never pass a real library function.
-    """
-    path = Path(path)
-    with open(path, "rb") as f:
-        head = f.read(2)
-        if not head:
-            raise CorruptModel(path, "file is empty")
-        if head[0] != 0x80:
-            raise NotAModel(path, "not a network pickle (no pickle protocol header)")
-        f.seek(0)
-        try:
-            return SafeUnpickler(f, path, extra_globals).load()
-        except ModelError:
-            raise
-        except _Refused as exc:
-            raise UnsafeModel(path, str(exc)) from None
-        except RecursionError:
-            raise CorruptModel(path, "pickle nests too deeply") from None
-        except MemoryError:
-            raise CorruptModel(path, "pickle asks for more memory than is available") from None
-        except EOFError:
-            raise CorruptModel(path, "pickle stream ends early (truncated download?)") from None
-        except Exception as exc:  # any malformed stream; the message names the problem, one line
-            raise CorruptModel(path, f"{type(exc).__name__}: {exc}"[:300]) from None
+def safe_load(path: str | Path) -> Any:
+    """Unpickle an NVIDIA pickle as data (see ``safe_pickle.safe_load``): a dict of ``PersistentNode``s for
+    PyTorch snapshots, a tuple of ``TFNetworkStub``s for TF-era pickles."""
+    return safe_pickle.safe_load(path, NvidiaUnpickler)
 
 
 def read(path: str | Path) -> ModelData:

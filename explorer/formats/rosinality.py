@@ -36,17 +36,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from explorer.errors import CorruptModel, UnsafeModel, UnsupportedArchitecture
+from explorer.errors import CorruptModel, ModelError, UnsafeModel, UnsupportedArchitecture
 from explorer.fileio import atomic_write
 from explorer.formats import Model, ModelData
+from explorer.formats.safe_pickle import STORAGE_DTYPES, BoundedFile, SafeUnpickler
+from explorer.formats.validate import check_tensor, expected_shapes
 
 SUPPORTED = "supported: rosinality/stylegan2-pytorch StyleGAN2 generators (convert_weight.py or train.py checkpoints)"
 LR_MLP = 0.01  # rosinality's default lr_mlp; its checkpoints do not record it
@@ -86,8 +90,112 @@ def _allow_namespace():
     return contextlib.nullcontext()
 
 
+# A rosinality data.pkl (names, shapes, optimiser state; no tensor bytes) is well under a megabyte.
+MAX_ZIP_PICKLE_BYTES = 16 * 2**20
+MAX_ZIP_ENTRIES = 100_000
+MAX_KERNEL_TAPS = 256
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a torch zip container whose entries could cost more than the file holds (a zip bomb).
+
+    torch writes every entry uncompressed; anything compressed, or entries adding up to more bytes than
+    the file has, is not a torch.save output.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError) as exc:
+        raise CorruptModel(path, f"not a readable torch zip container ({str(exc)[:100]})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise CorruptModel(path, f"the zip container has {len(entries):,} entries")
+    size = path.stat().st_size
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED:
+            raise CorruptModel(path, f"zip entry {entry.filename[:80]} is compressed (torch.save never compresses)")
+        if entry.filename.endswith(".pkl") and entry.file_size > MAX_ZIP_PICKLE_BYTES:
+            raise CorruptModel(path, f"zip entry {entry.filename[:80]} is {entry.file_size:,} bytes of pickle")
+    if sum(entry.file_size for entry in entries) > size:
+        raise CorruptModel(path, "the zip container's entries declare more bytes than the file holds")
+
+
+class _Inert(dict):
+    """What every global becomes while a legacy header is scanned: takes any arguments and keeps none
+    (a dict, so that the items an OrderedDict would receive have somewhere to go)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+
+class _LegacyScan(SafeUnpickler):
+    """Runs a legacy ``torch.save`` header only to learn which storages it declares; builds nothing.
+
+    Every global is ``_Inert`` (storage types excepted), so nothing in the file can run; each storage
+    record is noted as {key: bytes}.
+    """
+
+    def __init__(self, file, path: Path, storages: dict[str, int]):
+        super().__init__(file, path)
+        self.storages = storages
+
+    def find_class(self, module: str, name: str):
+        if module == "torch" and name in STORAGE_DTYPES:
+            return STORAGE_DTYPES[name]
+        return _Inert
+
+    def _callable(self, func):
+        if func is not _Inert:
+            raise UnsafeModel(self.path, f"refused to call a {type(func).__name__}")
+        return func
+
+    def build_state(self, inst, state) -> bool:
+        return isinstance(inst, _Inert)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and isinstance(pid[4], int) and pid[4] >= 0):
+            raise CorruptModel(self.path, "malformed storage record")
+        if not isinstance(pid[1], torch.dtype):
+            raise CorruptModel(self.path, "storage record names no storage type")
+        self.storages[str(pid[2])] = pid[4] * torch.empty((), dtype=pid[1]).element_size()
+        return _Inert()
+
+
+def _check_legacy(path: Path) -> None:
+    """Refuse a pre-1.6 ``torch.save`` file whose storages declare more bytes than follow them.
+
+    torch allocates each storage at its declared size before reading it, so a few bytes could ask for
+    terabytes; here every declaration is checked against the bytes that are really there.
+    """
+    storages: dict[str, int] = {}
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            for _ in range(4):  # magic number, protocol version, system info, the checkpoint itself
+                _LegacyScan(BoundedFile(f, path), path, storages).load()
+            keys = _LegacyScan(BoundedFile(f, path), path, storages).load()
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise CorruptModel(path, f"unreadable legacy torch container ({type(exc).__name__})") from None
+        if not isinstance(keys, list):
+            raise CorruptModel(path, "legacy torch container has no storage key list")
+        for key in keys:
+            declared = storages.get(str(key))
+            count = f.read(8)
+            if declared is None or len(count) < 8:
+                raise CorruptModel(path, "legacy torch container's storages do not match their records")
+            if declared > size - f.tell():
+                raise CorruptModel(path, f"a storage declares {declared:,} bytes where the file has "
+                                         f"{size - f.tell():,} left")
+            f.seek(declared, os.SEEK_CUR)
+
+
 def _load(path: Path):
     """``torch.load`` in weights-only mode with exactly argparse.Namespace allowed on top of torch's set."""
+    if zipfile.is_zipfile(path):
+        _check_zip(path)
+    else:
+        _check_legacy(path)
     try:
         with _allow_namespace():
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -311,17 +419,31 @@ def _filter_from_state(state: Mapping) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _convert_state(path: Path, state: Mapping, size: int, n_mlp: int) -> dict[str, torch.Tensor]:
-    """rosinality names -> ours, refusing leftovers (a different network with some familiar names)."""
+def _convert_state(path: Path, state: Mapping, size: int, n_mlp: int, expected: dict) -> dict[str, torch.Tensor]:
+    """rosinality names -> ours, refusing leftovers (a different network with some familiar names).
+
+    Each tensor must hold as many values as its NVIDIA counterpart before it is reshaped (a stride-0 view
+    of one value could otherwise claim, and on reshaping allocate, gigabytes).
+    """
     pairs = _name_pairs(size, n_mlp)
     missing = [ros for ros, _ in pairs if ros not in state]
     if missing:
         raise CorruptModel(path, f"generator tensor {missing[0]} is missing ({len(missing)} in all)")
     known = {ros for ros, _ in pairs}
-    known.update(k for k in state if re.fullmatch(r"(convs\.\d+\.conv\.blur|to_rgbs\.\d+\.upsample)\.kernel", k))
+    kernels = [k for k in state if re.fullmatch(r"(convs\.\d+\.conv\.blur|to_rgbs\.\d+\.upsample)\.kernel", k)]
+    for name in kernels:
+        check_tensor(path, name, state[name])
+        if state[name].ndim != 2 or state[name].numel() > MAX_KERNEL_TAPS:
+            raise CorruptModel(path, f"{name} has shape {tuple(state[name].shape)}, not a small 2-D kernel")
+    known.update(kernels)
     unknown = sorted(set(state) - known)
     if unknown:
         raise UnsupportedArchitecture(path, f"unexpected tensor {unknown[0]} for a rosinality StyleGAN2 generator; {SUPPORTED}")
+    for ros, nv in pairs:
+        check_tensor(path, ros, state[ros])
+        if state[ros].numel() != expected[nv].numel():
+            raise UnsupportedArchitecture(path, f"tensor {ros} has shape {tuple(state[ros].shape)}, which does not fit "
+                                                f"{nv} {tuple(expected[nv])}")
     tensors = {nv: _to_nvidia_shape(nv, state[ros]) for ros, nv in pairs}
     filt = _filter_from_state(state)
     for name in _filter_names(size):
@@ -363,7 +485,8 @@ def read(path: str | Path) -> ModelData:
     args = checkpoint.get("args") if isinstance(checkpoint, Mapping) else None
     _check_args(path, args, geometry)
     config = _config(path, geometry)
-    tensors = _convert_state(path, state, geometry["size"], geometry["n_mlp"])
+    expected = expected_shapes(path, config)  # bounds and parameter budget before any tensor is converted
+    tensors = _convert_state(path, state, geometry["size"], geometry["n_mlp"], expected)
     latent_avg = checkpoint.get("latent_avg") if isinstance(checkpoint, Mapping) else None
     data = ModelData(config=config, tensors=tensors, source_format="rosinality", notes=notes)
     if isinstance(latent_avg, torch.Tensor):

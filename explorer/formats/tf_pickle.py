@@ -31,6 +31,7 @@ import torch
 
 from explorer.errors import CorruptModel, UnsupportedArchitecture
 from explorer.formats import ModelData
+from explorer.formats.validate import expected_shapes
 
 SUPPORTED = "supported: StyleGAN2 and StyleGAN2-ADA TensorFlow generators (configs E/F; 'skip', 'resnet', 'orig')"
 
@@ -97,6 +98,8 @@ def _collect_variables(path: Path, net, prefix: str = "") -> dict[str, np.ndarra
             name, value = entry
         except (TypeError, ValueError):
             raise CorruptModel(path, f"TensorFlow network {prefix or 'Gs'} has a malformed variable entry") from None
+        if not isinstance(value, (np.ndarray, np.generic)):  # these hold their bytes; a tensor view could expand
+            raise CorruptModel(path, f"TensorFlow variable {prefix}{str(name)[:80]} is a {type(value).__name__}, not an array")
         found[prefix + str(name)] = np.asarray(value)
     for comp_name, comp in dict(_field(net, "components") or {}).items():
         found.update(_collect_variables(path, comp, f"{prefix}{comp_name}/"))
@@ -194,8 +197,11 @@ class _Source:
     def take(self, name: str) -> np.ndarray:
         if name not in self.variables:
             raise CorruptModel(self.path, f"TensorFlow variable {name} is missing")
+        value = self.variables[name]
+        if value.dtype.kind != "f":
+            raise CorruptModel(self.path, f"TensorFlow variable {name} has dtype {value.dtype}, expected floating point")
         self.used.add(name)
-        return self.variables[name]
+        return value
 
     def leftovers(self) -> list[str]:
         return sorted(set(self.variables) - self.used)
@@ -320,6 +326,7 @@ def read_tf_networks(path: str | Path, obj) -> ModelData:
         re.fullmatch(r"synthesis/\d+x\d+/ToRGB/weight", n) for n in variables
     ):
         config["synthesis_kwargs"]["architecture"] = "orig"  # only 'orig' networks name their ToRGB by lod
+    expected_shapes(path, config)  # bounds and parameter budget before any variable is converted
     try:
         tensors, notes = _map_variables(path, config, variables)
     except (ValueError, IndexError, TypeError) as exc:  # wrong rank or dtype inside a variable

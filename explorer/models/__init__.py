@@ -42,8 +42,12 @@ def build_generator(config: dict) -> torch.nn.Module:
     """Build an untrained generator from a config dict (see module docstring).
 
     Raises ``ValueError`` with a one-line reason for configs this code cannot build; the format readers
-    turn that into ``UnsupportedArchitecture`` naming the file.
+    turn that into ``UnsupportedArchitecture`` naming the file. Every field is bounds-checked first
+    (``explorer.models.limits``), so a config read from a file cannot ask for absurd sizes.
     """
+    from explorer.models.limits import check_config
+
+    check_config(config)
     arch = config.get("arch")
     kwargs = {k: v for k, v in config.items() if k != "arch"}
     if arch == "stylegan2":
