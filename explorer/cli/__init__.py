@@ -17,7 +17,7 @@ from explorer import __version__
 from explorer.errors import ExplorerError
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("gui", "info", "params", "generate", "mix", "convert", "bench", "monitor", "video", "dataset", "train")
+COMMANDS = ("gui", "info", "params", "generate", "mix", "convert", "bench", "monitor", "video", "dataset", "train", "directions")
 
 
 def build_parser() -> argparse.ArgumentParser:

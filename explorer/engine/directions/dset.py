@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.engine.state import Edit
 from explorer.errors import StateError
 from explorer.fileio import atomic_write
 
@@ -82,6 +83,13 @@ class DirectionSet:
 
     def rows(self, index: int) -> tuple[int, int]:
         return int(self.layer_start[index]), int(self.layer_end[index])
+
+    def edit(self, index: int, amount: float = 0.0, rows: tuple[int, int] | None = None) -> Edit:
+        """A state edit (a slider) for direction ``index``: it carries the vector and sigma, so a state that
+        uses it renders without this file; ``rows`` defaults to the direction's own range."""
+        return Edit(vector=tuple(self.vectors[index].tolist()), sigma=float(self.sigmas[index]), amount=amount,
+                    rows=rows if rows is not None else self.rows(index), name=self.names[index],
+                    set_hash=self.content_hash, index=int(index))
 
     def check_model(self, generator, source: str | Path | None = None) -> None:
         """Refuse a set made for another W (or with layer ranges beyond this model's rows) in one line."""
