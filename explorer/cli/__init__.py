@@ -18,7 +18,8 @@ from explorer import __version__
 from explorer.errors import ExplorerError
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("gui", "info", "params", "generate", "mix", "convert", "blend", "bench", "monitor", "video", "dataset", "train")
+COMMANDS = ("gui", "info", "params", "generate", "mix", "directions", "convert", "blend", "bench", "monitor", "video",
+            "dataset", "train")
 
 
 class OneLineParser(argparse.ArgumentParser):

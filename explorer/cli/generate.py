@@ -21,6 +21,7 @@ from explorer.cli.common import (
     resolve_network,
     state_from_args,
 )
+from explorer.cli.directions import parse_edit
 from explorer.engine.images import to_uint8, to_uint16
 from explorer.engine.latents import load_wplus_file
 from explorer.engine.recipe import recipe_for, write_png
@@ -37,6 +38,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seeds", help="seed list, e.g. 0-3,7")
     add_state_args(parser)
     parser.add_argument("--projected-w", type=Path, help="W+ file (projected_w.npz or .npy): writes projNN.png")
+    parser.add_argument("--edit", action="append", default=[], metavar="D.npz:INDEX[@ROWS]=AMOUNT",
+                        help="move along a latent direction by AMOUNT sigmas, on ROWS (e.g. 0-5; default the "
+                             "direction's own rows); repeatable")
     parser.add_argument("--save-ws", action="store_true", help="also write seedNNNN.npy (float32 [num_ws, w_dim])")
     parser.add_argument("--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth (default 8)")
     parser.add_argument("--outdir", type=Path, required=True, help="output folder")
@@ -52,6 +56,8 @@ def run(args) -> int:
     g = model.generator
     state = state_from_args(args, g)
     check_class(g, state, class_given(args))
+    if args.edit:
+        state = state.replace(edits=state.edits + tuple(parse_edit(text, g) for text in args.edit))
     if state.has_transform and not g.has_input_transform:
         print("note: this model has no input transform; the state's translate/rotate are ignored")
 
