@@ -70,7 +70,7 @@ def test_gif_from_timeline_with_overrides(tmp_path, capsys):
     (["--seeds", "0,1", "--fps", "0"], "fps"),
     (["--seeds", "0,1", "--w-frames", "0"], "--w-frames"),
     (["--seeds", "0,1", "--crf", "99"], "crf"),
-    (["--timeline", "missing.json"], "cannot read timeline"),
+    (["--timeline", "missing.json"], "missing.json: file not found"),
     (["--timeline", "bad.json"], "not valid JSON"),
     (["--timeline", "bad.json", "--trunc", "0.5"], "--trunc works with --seeds"),
 ])

@@ -259,6 +259,7 @@ def read_start_networks(path: Path) -> tuple[dict, dict]:
     """
     path = Path(path)
     from explorer.formats import detect_format, read_model_data
+    from explorer.formats.validate import check_generator
 
     if path.suffix == ".safetensors" and detect_format(path) == "native":
         meta, nets = load_snapshot_networks(path)
@@ -268,6 +269,9 @@ def read_start_networks(path: Path) -> tuple[dict, dict]:
     arch = nets["G_ema"][0].get("arch") if "G_ema" in nets else None
     if arch != "stylegan2":
         raise TrainingError(f"{path.name}: only StyleGAN2 generators can be trained or fine-tuned here (this is {arch})")
+    for prefix in ("G_ema", "G"):  # bounded configs and tensors matching them, before anything is built
+        if prefix in nets:
+            check_generator(path, *nets[prefix])
     return meta, nets
 
 
