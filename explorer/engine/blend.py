@@ -25,6 +25,7 @@ from explorer.engine.latents import MappingCache
 from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, Blend
 from explorer.errors import ModelError, UnsupportedArchitecture
 from explorer.formats import Model, load_model
+from explorer.formats.validate import name_difference
 
 # Buffers that belong to a layer's learned state rather than to its fixed set-up: lerped like parameters.
 LERPED_BUFFERS = ("magnitude_ema",)
@@ -57,16 +58,10 @@ def layer_weights(layer_infos: Sequence, mode: str, mid: int = 16, width: float 
 def check_same_architecture(gen_a: torch.nn.Module, gen_b: torch.nn.Module, path_a: Path, path_b: Path) -> None:
     """Refuse, in one line naming B, two generators whose tensors differ in name or shape."""
     tensors_a, tensors_b = gen_a.state_dict(), gen_b.state_dict()
-    only_a = sorted(set(tensors_a) - set(tensors_b))
-    only_b = sorted(set(tensors_b) - set(tensors_a))
     where = f"cannot blend with {Path(path_a).name}"
-    if only_a or only_b:
-        detail = []
-        if only_a:
-            detail.append(f"{len(only_a)} tensors only in {Path(path_a).name} (first: {only_a[0]})")
-        if only_b:
-            detail.append(f"{len(only_b)} tensors only in {Path(path_b).name} (first: {only_b[0]})")
-        raise UnsupportedArchitecture(path_b, f"{where}: different architecture, " + "; ".join(detail))
+    difference = name_difference(tensors_a, tensors_b, f"only in {Path(path_a).name}", f"only in {Path(path_b).name}")
+    if difference:
+        raise UnsupportedArchitecture(path_b, f"{where}: different architecture, {difference}")
     for name, tensor in tensors_a.items():
         if tensor.shape != tensors_b[name].shape:
             raise UnsupportedArchitecture(path_b, f"{where}: tensor {name} has shape {tuple(tensors_b[name].shape)}, "

@@ -49,20 +49,23 @@ def check_tensor(path: Path, name: str, tensor, shape: torch.Size | None = None)
         raise UnsupportedArchitecture(path, f"tensor {name} has shape {tuple(tensor.shape)}, expected {tuple(shape)}")
 
 
+def name_difference(expected, actual, missing: str, extra: str) -> str | None:
+    """How two collections of tensor names differ ("3 tensors missing (first: ...); 1 tensor ..."), or None."""
+    only_expected = sorted(map(str, set(expected) - set(actual)))
+    only_actual = sorted(map(str, set(actual) - set(expected)))
+    parts = [f"{len(names)} tensor{'s' if len(names) > 1 else ''} {what} (first: {names[0][:80]})"
+             for names, what in ((only_expected, missing), (only_actual, extra)) if names]
+    return "; ".join(parts) or None
+
+
 def check_generator(path: Path, config: dict, tensors: dict) -> dict[str, torch.Size]:
     """Config bounds, parameter budget, and the tensors matching it one to one; returns the shapes."""
     shapes = expected_shapes(path, config)
     if not isinstance(tensors, dict):
         raise CorruptModel(path, "tensors are not a name -> tensor mapping")
-    missing = sorted(set(shapes) - set(tensors))
-    unexpected = sorted(map(str, set(tensors) - set(shapes)))
-    if missing or unexpected:
-        detail = []
-        if missing:
-            detail.append(f"missing {len(missing)} tensors (first: {missing[0]})")
-        if unexpected:
-            detail.append(f"{len(unexpected)} unknown tensors (first: {unexpected[0][:80]})")
-        raise UnsupportedArchitecture(path, "tensors do not match the architecture: " + "; ".join(detail))
+    difference = name_difference(shapes, tensors, "missing", "unknown to the architecture")
+    if difference:
+        raise UnsupportedArchitecture(path, "tensors do not match the architecture: " + difference)
     for name, shape in shapes.items():
         check_tensor(path, name, tensors[name], shape)
     return shapes
