@@ -32,9 +32,9 @@ def run(args) -> int:
     print(f"parameters:    {info['parameters']:,}")
     for note in info["notes"]:
         print(f"note:          {note}")
-    print("\nW+ row  resolution  layers")
+    print("\nW+ row  resolution  group   layers")
     for row in info["w_rows"]:
-        print(f"{row['w_index']:>6}  {row['resolution']:>10}  {', '.join(row['layers'])}")
+        print(f"{row['w_index']:>6}  {row['resolution']:>10}  {row['group']:<6}  {', '.join(row['layers'])}")
     print("\nlayer                 size  channels  sampling rate")
     for layer in info["layers"]:
         rate = layer["sampling_rate"] if layer["sampling_rate"] is not None else "-"

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from explorer.engine.layers import style_rows
 from explorer.formats import Model
 
 
 def w_rows(generator) -> list[dict]:
-    """One entry per W+ row: the layers it styles and the largest resolution among them."""
-    rows: dict[int, dict] = {}
-    for layer in generator.layer_infos():
-        row = rows.setdefault(layer.w_index, {"w_index": layer.w_index, "layers": [], "resolution": 0})
-        row["layers"].append(layer.name)
-        row["resolution"] = max(row["resolution"], layer.resolution)
-    return [rows[i] for i in sorted(rows)]
+    """One entry per W+ row: the layers it styles, the resolution it drives and its coarse / middle / fine
+    group, as the window's "Style layers" panel shows them (engine/layers.py is the one style-row model)."""
+    return [{"w_index": row.index, "layers": list(row.layers), "resolution": row.resolution, "group": row.group}
+            for row in style_rows(generator.layer_infos(), generator.num_ws)]
 
 
 def describe_model(model: Model) -> dict:
