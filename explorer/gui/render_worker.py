@@ -17,6 +17,8 @@ renders give way to any main render at once and are redone afterwards.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 import time
 import traceback
@@ -118,6 +120,7 @@ class RenderWorker(QThread):
         self._current: _Job | None = None
         self._current_started = 0.0
         self._abandoned_last = False
+        self._hooks: list = []  # handles of the checkpoint hooks on the open model's synthesis
 
     # ---- called from the UI thread (never block) -------------------------------------------------------
     def request_render(self, state: State, seq: int, key: str = "render") -> None:
@@ -135,6 +138,12 @@ class RenderWorker(QThread):
         with self._cond:
             self._jobs.append(_Job("call", fn, token))
             self._cond.notify()
+
+    def cancel_renders(self, prefix: str) -> None:
+        """Forget pending renders whose key starts with ``prefix`` (never the main render's)."""
+        with self._cond:
+            for key in [k for k in self._slots if k.startswith(prefix) and k != "render"]:
+                del self._slots[key]
 
     def set_threads(self, threads: int) -> None:
         with self._cond:
@@ -204,8 +213,9 @@ class RenderWorker(QThread):
             infos = tuple(g.layer_infos())
         except Exception:
             infos = ()
-        for module in g.synthesis.modules():
-            module.register_forward_pre_hook(self._checkpoint)
+        for handle in self._hooks:  # the previous model's; it may live on in a job's copy
+            handle.remove()
+        self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in g.synthesis.modules()]
         self.renderer = renderer
         self._expected_s = None
         self.generation += 1
@@ -269,6 +279,19 @@ class RenderWorker(QThread):
             self.thumb_count += 1
         result = RenderResult(job.seq, self.generation, state, image, qimage_from_array(image), ms, job.kind)
         self.rendered.emit(result)
+
+    def private_model(self):
+        """A copy of the open ``formats.Model`` for a job (call in this thread, e.g. through ``submit``):
+        its own weights, without this thread's checkpoint hooks, which would abandon the job's forward
+        passes whenever a render is pending."""
+        model = self.renderer.model
+        for handle in self._hooks:
+            handle.remove()
+        try:
+            generator = copy.deepcopy(model.generator)
+        finally:
+            self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in model.generator.synthesis.modules()]
+        return dataclasses.replace(model, generator=generator, notes=list(model.notes))
 
     def _call(self, job: _Job) -> None:
         try:
