@@ -21,12 +21,12 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
+from explorer.engine.describe import ModelDescription
 from explorer.engine.jobs import Job, JobContext
 from explorer.engine.state import State
 
 if TYPE_CHECKING:
     from explorer.gui.canvas import Canvas
-    from explorer.gui.render_worker import ModelInfo
     from explorer.gui.window import MainWindow
 
 # Modules installed into every window, in this order (their docks and menu entries appear in it).
@@ -62,7 +62,7 @@ class FeatureContext(QObject):
     """The narrow face of the window that features see (see the module docstring)."""
 
     stateChanged = Signal(object)  # State now shown by the widgets (every change: edits, undo, loads)
-    modelLoaded = Signal(object)  # ModelInfo of the model just opened
+    modelLoaded = Signal(object)  # ModelDescription of the model just opened
     imageShown = Signal(object)  # RenderResult of the main canvas
     rendered = Signal(object)  # RenderResult of a background render asked for with request_render (has .key)
     jobsChanged = Signal()  # a job started, moved or ended (the status bar's jobs indicator listens)
@@ -79,7 +79,7 @@ class FeatureContext(QObject):
         return self._window.state
 
     @property
-    def model_info(self) -> ModelInfo | None:
+    def model_info(self) -> ModelDescription | None:
         return self._window.model_info
 
     def set_state(self, new: State, text: str, control: str = "") -> None:

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.engine import images
 from explorer.engine import recipe as recipes
+from explorer.engine.describe import ModelDescription
 from explorer.engine.document import apply_assignments, fit_state
 from explorer.engine.jobs import JobRunner
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
-from explorer.engine.layers import style_rows
 from explorer.engine.params import ParamRegistry
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
@@ -47,7 +47,7 @@ from explorer.gui.features import FeatureContext, install_features
 from explorer.gui.jobs_indicator import JobsIndicator
 from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
-from explorer.gui.render_worker import ModelInfo, RenderResult, RenderWorker, one_line
+from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
 from explorer.gui.truncation_panel import TruncationPanel
 from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
@@ -77,7 +77,7 @@ SHORTCUTS_HELP = """<table>
 class MainWindow(QMainWindow):
     errorOccurred = Signal(str)  # one line, also shown in the banner
     imageShown = Signal(object)  # RenderResult put on the canvas
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # ModelDescription
     imageExported = Signal(str)
     wplusExported = Signal(str)
 
@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.state = State()
-        self.model_info: ModelInfo | None = None
+        self.model_info: ModelDescription | None = None
         self.generation = 0
         self.last_result: RenderResult | None = None
         self.last_error = ""
@@ -541,7 +541,7 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
 
-    def _on_model_loaded(self, generation: int, info: ModelInfo) -> None:
+    def _on_model_loaded(self, generation: int, info: ModelDescription) -> None:
         self.generation = generation
         self.model_info = info
         self._loading_path = None
@@ -552,8 +552,7 @@ class MainWindow(QMainWindow):
         self.last_result = None
         self._render_pending_since = None
         prefs.add_recent_file(info.path)
-        rows = style_rows(info.layer_infos, info.num_ws)
-        self.layers_panel.set_rows(rows)
+        self.layers_panel.set_rows(info.rows)
         self.latent_panel.set_class_count(info.c_dim)
         self.truncation_panel.set_model(info.num_ws, info.has_input_transform)
         self.setWindowTitle(f"{info.name} \u2014 StyleGAN Explorer")
@@ -588,7 +587,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
-    def _fit_state(self, state: State, info: ModelInfo) -> State:
+    def _fit_state(self, state: State, info: ModelDescription) -> State:
         """``state`` fitted to the model (engine/document.py's rules); what changed goes to the status line."""
         fitted = fit_state(state, info)
         if fitted.notes:
