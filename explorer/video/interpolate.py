@@ -20,20 +20,29 @@ curve: Catmull-Rom for ``cubic``, straight lines otherwise. When looping, the cl
 continues to the first keyframe's angle on the nearest winding (0, 120, 240 closes through 360, not
 back through 120). Discrete fields (noise mode and seed, class) are the segment's first keyframe's.
 
+A model blend (``State.blend``) follows the same curve: between two sigmoid curves on one model B the
+middle (in log2 pixels) and the width move, so the point where B takes over travels; between any other
+curves (step, per-layer, or a blend starting or ending, where B's share is 0) each layer's weight of B
+moves. In-between frames carry the result as a per-layer blend. A segment to another model B holds the
+first keyframe's blend.
+
 A frame that sits exactly on a keyframe is the keyframe's own state, so it renders bitwise as
 ``Renderer.render(keyframe.state)`` does.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from explorer.engine.blend import blend_weights, layer_weights
 from explorer.engine.latents import edit_offset, map_z, mix_rows, seed_to_z, truncate
 from explorer.engine.render import Renderer
-from explorer.engine.state import Latent, State
+from explorer.engine.state import Blend, Latent, State
 from explorer.errors import StateError, UsageError
 from explorer.video.easing import ease
 from explorer.video.timeline import FramePos, Timeline
@@ -55,7 +64,7 @@ class Frame:
     def settings_key(self) -> tuple:
         """Frames with equal keys can share one synthesis call."""
         s = self.settings
-        return (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate)
+        return (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate, s.blend)
 
 
 class CurvePath:
@@ -143,6 +152,16 @@ class TimelineSampler:
         winding = 360.0 * round((keys[-1].state.rotate - keys[0].state.rotate) / 360.0)
         self._spath = CurvePath(scalars, durations, timeline.loop, cubic,
                                 torch.tensor([0.0, 0.0, 0.0, winding], dtype=torch.float64))
+        self._blend_paths = None
+        if any(k.state.blend is not None for k in keys):
+            self._layer_infos = list(renderer.generator.layer_infos())
+            no_blend = [0.0] * len(self._layer_infos)  # B's share where a keyframe has no blend
+            weights = torch.tensor([no_blend if k.state.blend is None else blend_weights(k.state.blend, self._layer_infos)
+                                    for k in keys], dtype=torch.float64)
+            sigmoid = torch.tensor([[math.log2(b.mid), b.width] if b is not None else [0.0, 1.0]
+                                    for b in (k.state.blend for k in keys)], dtype=torch.float64)
+            self._blend_paths = (CurvePath(weights, durations, timeline.loop, cubic),
+                                 CurvePath(sigmoid, durations, timeline.loop, cubic))
         self._slerp_segments = set()
         if timeline.kind == "slerp":
             g = renderer.generator
@@ -181,11 +200,31 @@ class TimelineSampler:
             if slerped:
                 wplus[slerped] = self._slerp_wplus([segments[m] for m in slerped], [eased[m] for m in slerped])
             scalars = self._spath.at(segments, eased).tolist()
+            blends = self._between_blends(segments, eased)
             for m, n in enumerate(between):
                 strength, tx, ty, rotate = scalars[m]
-                settings = keys[segments[m]].state.replace(noise_strength=strength, translate=(tx, ty), rotate=rotate)
+                settings = keys[segments[m]].state.replace(noise_strength=strength, translate=(tx, ty), rotate=rotate,
+                                                           blend=blends[m])
                 out[n] = Frame(wplus[m], settings)
         return out  # type: ignore[return-value]
+
+    def _between_blends(self, segments: list[int], eased: list[float]) -> list[Blend | None]:
+        """The blend of each in-between frame (see the module docstring)."""
+        keys = self.timeline.keyframes
+        if self._blend_paths is None:
+            return [None] * len(segments)
+        weights = self._blend_paths[0].at(segments, eased).clamp(0.0, 1.0).tolist()  # a spline may overshoot
+        sigmoids = self._blend_paths[1].at(segments, eased).tolist()
+        out = []
+        for seg, layers, (log_mid, width) in zip(segments, weights, sigmoids):
+            b0, b1 = keys[seg].state.blend, keys[(seg + 1) % len(keys)].state.blend
+            if b0 is not None and b1 is not None and (b0.model, b0.sha256) != (b1.model, b1.sha256):
+                out.append(b0)
+                continue
+            if b0 is not None and b1 is not None and b0.mode == b1.mode == "sigmoid":
+                layers = layer_weights(self._layer_infos, "sigmoid", 2.0 ** log_mid, max(width, 0.01))
+            out.append(dataclasses.replace(b0 or b1, mode="layers", layers=tuple(layers)))
+        return out
 
     def _slerp_wplus(self, segments: list[int], eased: list[float]) -> torch.Tensor:
         """W+ of slerp frames: z on the great circle, mapped in one batch, truncated and mixed per row."""
