@@ -39,15 +39,19 @@ def _write_model(path: Path, config: dict, tensors: dict) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def parent_b(tmp_path_factory) -> Path:
-    """The bundled model with each tensor moved by a fifth of its spread: a close relative of it."""
+def write_relative(path: Path) -> Path:
+    """The bundled model with each tensor moved by a fifth of its spread (a close relative), written to ``path``."""
     _, networks = native.read_networks(BUNDLED_MODEL)
     config, tensors = networks[G]
     rng = torch.Generator().manual_seed(0)
     moved = {n: t + 0.2 * (t.std() if t.numel() > 1 else 1.0) * torch.randn(t.shape, generator=rng)
              for n, t in tensors.items()}
-    return _write_model(tmp_path_factory.mktemp("b") / "b.safetensors", config, moved)
+    return _write_model(path, config, moved)
+
+
+@pytest.fixture(scope="module")
+def parent_b(tmp_path_factory) -> Path:
+    return write_relative(tmp_path_factory.mktemp("b") / "b.safetensors")
 
 
 def _expected_weight(name: str, mode: str, mid: int, width: float) -> float:

@@ -112,6 +112,21 @@ def _layer_of(tensor_name: str, layer_names: Sequence[str]) -> int:
     raise ValueError(f"synthesis tensor {tensor_name} belongs to no layer of layer_infos()")
 
 
+def _copy_without_hooks(module: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of ``module`` whose submodules carry no hooks.
+
+    The window's render worker hooks the open generator's modules with its own bound methods (to abandon
+    superseded renders); copying them would copy the worker, which cannot be copied, and the copy is
+    rendered by whoever holds it. deepcopy's memo maps each hook table to a fresh empty one instead.
+    """
+    memo = {}
+    for sub in module.modules():
+        for name, table in vars(sub).items():
+            if name.endswith("hooks") and isinstance(table, dict):
+                memo[id(table)] = type(table)()
+    return copy.deepcopy(module, memo)
+
+
 class ModelBlend:
     """A blended copy of generator A, kept up to date from A's and B's weights, all on A's device.
 
@@ -121,7 +136,7 @@ class ModelBlend:
 
     def __init__(self, gen_a: torch.nn.Module, gen_b: torch.nn.Module):
         device = next(gen_a.parameters()).device
-        self.generator = copy.deepcopy(gen_a)
+        self.generator = _copy_without_hooks(gen_a)
         self.layer_infos = list(gen_a.layer_infos())
         layer_names = [info.name for info in self.layer_infos]
         tensors_a, tensors_b = gen_a.state_dict(), gen_b.state_dict()
@@ -231,9 +246,15 @@ class StateBlend:
     def __init__(self, model_a: Model, blend: Blend):
         model_b = open_blend_partner(model_a, blend)
         self.source = (blend.model, blend.sha256)
+        self.model_a = model_a
         self.model_b = model_b
         self.blend = ModelBlend(model_a.generator, model_b.generator)
         self.mapping_cache_b = MappingCache(model_b.generator)
+
+    def ancestry_warning(self) -> str | None:
+        """``ancestry_warning`` of the two models (a one-line note, or None when they look related)."""
+        return ancestry_warning(self.model_a.generator, self.model_b.generator, self.model_a.name,
+                                self.model_b.name)
 
     def serves(self, blend: Blend) -> bool:
         """Whether this holds the model file ``blend`` names (the curve may differ: ``apply`` sets it)."""
