@@ -285,3 +285,12 @@ def test_keyframes_move_each_layer_of_a_blend(parent_b, kind):
     between = _halfway(renderer, third, second, kind)[0].state_at(FramePos(0, 0.5)).blend
     expected = [(a + b) / 2 for a, b in zip(layer_weights(renderer.generator.layer_infos(), "step", 16), layers)]
     assert list(between.layers) == pytest.approx(expected)
+
+
+def test_slerp_between_keyframes_mapped_by_model_b_stays_on_their_w(parent_b):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    blend = Blend(model=str(parent_b), mode="step", mid=16, mapping="b")
+    first, second = State(a=Latent(seed=2), blend=blend), State(a=Latent(seed=9), blend=blend)
+    sampler, halfway = _halfway(renderer, first, second, "slerp")
+    ends = [renderer.wplus(first), renderer.wplus(second)]  # W of model B's mapping network
+    torch.testing.assert_close(sampler.sample([halfway])[0].wplus, (ends[0] + ends[1]) / 2)

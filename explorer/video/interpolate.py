@@ -9,7 +9,8 @@ easing has reshaped its local time:
 - ``slerp``: between two *seed keyframes* (A, and B if mixed, are plain integer seeds; same class) the
   seeds' z are interpolated on the great circle, mapped, then truncated with the interpolated per-row psi
   and mixed with the interpolated weights: the walk stays where the mapping network was trained.
-  Any other segment (imported W+, fractional seed-pad positions, a class change) falls back to linear in W.
+  Any other segment (imported W+, fractional seed-pad positions, a class change, a blend that maps with
+  its model B) falls back to linear in W.
 - ``cubic``: a Catmull-Rom spline in W+ through all keyframes (gen_video.py's feel). Tangents are
   finite differences over *time*, so segments of different lengths still join with a continuous velocity;
   for equal durations it is the uniform Catmull-Rom. Without loop the ends use a duplicated end point
@@ -120,6 +121,11 @@ def _plain_seed(latent: Latent) -> bool:
     return latent.w_plus is None and not latent.is_fractional
 
 
+def _maps_with_b(state: State) -> bool:
+    """Whether a state's W comes from its blend's model B (slerp maps with the open model's network)."""
+    return state.blend is not None and state.blend.mapping == "b"
+
+
 def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
     """Spherical interpolation between two z vectors as they are (not normalised): random z of one model
     have nearly equal lengths, so the path keeps to the shell where the mapping network was trained."""
@@ -169,7 +175,8 @@ class TimelineSampler:
                 s0, s1 = keys[i].state, keys[(i + 1) % len(keys)].state
                 mixed = any(s0.mix_weights(g.num_ws)) or any(s1.mix_weights(g.num_ws))
                 if (s0.class_idx == s1.class_idx and _plain_seed(s0.a) and _plain_seed(s1.a)
-                        and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))):
+                        and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))
+                        and not _maps_with_b(s0) and not _maps_with_b(s1)):
                     self._slerp_segments.add(i)
 
     def _keyframe_wplus(self, index: int, state: State) -> torch.Tensor:
