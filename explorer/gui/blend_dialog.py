@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.engine.blend import blend_weights, save_blended_model
+from explorer.engine.describe import ModelDescription
 from explorer.engine.params import ParamRegistry
 from explorer.engine.state import State
-from explorer.errors import ExplorerError
 from explorer.formats import MODEL_SUFFIXES
 from explorer.gui import settings as prefs
 from explorer.gui.curve_editor import CurveEditor
@@ -105,27 +105,19 @@ class BlendDialog(QDialog):
     def choose_model(self, path: str | None, mode: str | None = None) -> None:
         """Blend with the model file ``path`` (and curve ``mode``) once it has opened and fits the open
         model; until then, and if it fails (a banner says why), the state stays as it is."""
-        if not path or self.ctx.model_info is None:
+        info = self.ctx.model_info
+        if not path or info is None:
             return
-        try:
-            candidate = self._with_model(self.ctx.state, path, mode)
-        except ExplorerError as exc:
-            self.ctx.show_error(str(exc))
-            self.mirror(self.ctx.state)
-            return
+        state = self.ctx.state
 
-        def check(renderer):
-            return renderer.open_blend(candidate).ancestry_warning()
+        def check(renderer):  # in the render thread: hashing and opening a big B must not freeze the window
+            return renderer.open_blend(_with_model(info, state, path, mode)).ancestry_warning()
 
         self.ctx.run_in_render_thread(check, lambda warning: self._model_opened(path, mode, warning))
 
-    def _with_model(self, state: State, path: str, mode: str | None) -> State:
-        registry = self._registry(state)
-        state = registry.set(state, "blend/model", path)
-        return registry.set(state, "blend/mode", mode) if mode else state
-
     def _model_opened(self, path: str, mode: str | None, warning: str | None) -> None:
-        new = self._with_model(self.ctx.state, path, mode)  # the state may have moved on meanwhile
+        # the state may have moved on meanwhile; B's hash is cached by now
+        new = _with_model(self.ctx.model_info, self.ctx.state, path, mode)
         self._partners = [new.blend.model] + [p for p in self._partners if p != new.blend.model]
         self.note.setText(warning or "")
         if warning:
@@ -164,6 +156,8 @@ class BlendDialog(QDialog):
         if mode == "off":
             self.ctx.set_param("blend/model", "off")
         elif self.ctx.state.blend is None:  # a curve needs a model B: the one shown, if any
+            if self.model_box.currentData() is None:
+                self.ctx.show_status("Blend: choose model B first")
             self.choose_model(self.model_box.currentData(), mode)
             self.mirror(self.ctx.state)
         else:
@@ -242,6 +236,13 @@ class BlendDialog(QDialog):
 
         self.ctx.run_job(f"Save {Path(path).name}", lambda job, model: save_blended_model(job, model, blend, path),
                          on_done=done)
+
+
+def _with_model(info: ModelDescription, state: State, path: str, mode: str | None) -> State:
+    """``state`` blended with the model file ``path`` (and curve ``mode``), through the registry."""
+    registry = ParamRegistry.for_model(info, state)
+    state = registry.set(state, "blend/model", path)
+    return registry.set(state, "blend/mode", mode) if mode else state
 
 
 class BlendFeature:
