@@ -14,6 +14,7 @@ Adding a parameter: add a ``Param`` to the provider that owns its group below, o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
@@ -219,8 +220,6 @@ def _set_pair(pair: tuple[float, float], index: int, value: float) -> tuple[floa
 
 
 def _set_edit(state: State, k: int, **changes) -> State:
-    import dataclasses
-
     if k >= len(state.edits):  # the edit was removed since the registry was built
         raise ParamError(f"edit/{k}", "no such edit in this state")
     edits = list(state.edits)
@@ -251,11 +250,12 @@ def _blend_params(model, state: State) -> Iterator[Param]:
                     lambda s, v, k=k: _set_blend_layer(s, layer_infos, k, v), low=0.0, high=1.0)
 
 
-_BLEND_DEFAULT = Blend(model="-")  # what the curve parameters read while a state has no blend
+# what the curve parameters read while a state has no blend: a new blend's defaults
+_BLEND_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Blend) if f.default is not dataclasses.MISSING}
 
 
 def _blend_field(state: State, name: str) -> Any:
-    return getattr(state.blend or _BLEND_DEFAULT, name)
+    return _BLEND_DEFAULTS[name] if state.blend is None else getattr(state.blend, name)
 
 
 def _set_blend_model(state: State, path: str | None) -> State:
@@ -294,8 +294,6 @@ def _set_blend_layer(state: State, layer_infos: list, k: int, value: float) -> S
 
 
 def _set_blend(state: State, address: str, **changes) -> State:
-    import dataclasses
-
     if state.blend is None:
         raise ParamError(address, NO_BLEND)
     return state.replace(blend=dataclasses.replace(state.blend, **changes))
