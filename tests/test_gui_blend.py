@@ -78,7 +78,7 @@ def test_live_blend_renders_as_the_saved_model_and_strokes_undo(qtbot, tmp_path)
     assert not np.array_equal(live, Renderer(load_model(BUNDLED_MODEL)).render(window.state.replace(blend=None)))
 
     # one stroke across three handles: one undo step; undo moves the handles back
-    steps = window.history.stack.count()
+    steps = len(window.history)
     curve = dialog.curve
     start, end = curve.handle_pos(0), curve.handle_pos(2)
     top = 2  # above the plot's top edge: B's share clamps to 1
@@ -89,8 +89,8 @@ def test_live_blend_renders_as_the_saved_model_and_strokes_undo(qtbot, tmp_path)
     stroked = window.state.blend
     assert stroked.mode == "layers" and list(stroked.layers[:3]) == [1.0, 1.0, 1.0]
     assert dialog.mode_box.currentData() == "layers"
-    assert window.history.stack.count() == steps + 1
-    window.history.stack.undo()
+    assert len(window.history) == steps + 1 and window.history.undo_text == "Blend curve"
+    window.history.undo()
     assert window.state.blend == blend
     assert dialog.curve.weights == pytest.approx(layer_weights(infos, "sigmoid", 16, 0.7))
     assert dialog.mode_box.currentData() == "sigmoid"
