@@ -115,11 +115,16 @@ def test_existing_output_needs_force(tmp_path, parent_b, capsys):
     load_model(out)
 
 
-def test_unrelated_models_are_warned_about(tmp_path, capsys):
+def write_stranger(path: Path) -> Path:
+    """A model of the bundled model's architecture, freshly initialised: no relative of it."""
     config = load_model(BUNDLED_MODEL).config
     # Not seed 0: the bundled model was trained from that initialisation and still correlates 0.97 with it.
     torch.manual_seed(1)
-    stranger = _write_model(tmp_path / "stranger.safetensors", config, build_generator(config).state_dict())
+    return _write_model(path, config, build_generator(config).state_dict())
+
+
+def test_unrelated_models_are_warned_about(tmp_path, capsys):
+    stranger = write_stranger(tmp_path / "stranger.safetensors")
     status = main(["blend", str(BUNDLED_MODEL), str(stranger), "--mode", "sigmoid", "--mid", "16",
                    "--output", str(tmp_path / "c.safetensors")])
     assert status == 0

@@ -3,7 +3,7 @@
 Model B is the bundled model with its tensors perturbed (tests/test_blend.py's ``write_relative``). The
 window's live blend must give the images of the blended model the dialog saves, the curve editor's strokes
 must be single undo steps that the handles follow back, and a model of another architecture must be
-refused in one line with the state kept.
+refused in one line with the state kept, and an unrelated one blended with a note.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from explorer.engine.render import Renderer  # noqa: E402
 from explorer.formats import BUNDLED_MODEL, load_model  # noqa: E402
 from explorer.gui import main_window  # noqa: E402
 from explorer.gui import settings as prefs  # noqa: E402
-from tests.test_blend import write_relative  # noqa: E402
+from tests.test_blend import write_relative, write_stranger  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -110,3 +110,11 @@ def test_a_model_of_another_architecture_is_refused_in_one_line(qtbot, nvidia_di
     assert "sg2-cond-32.pkl" in errors[0] and "cannot blend" in errors[0] and "\n" not in errors[0]
     assert window.state == before and window.state.blend is None
     assert dialog.mode_box.currentData() == "off"
+
+
+def test_an_unrelated_model_blends_with_a_note(qtbot, tmp_path):
+    window = open_window(qtbot)
+    dialog = show_dialog(window)
+    dialog.choose_model(str(write_stranger(tmp_path / "stranger.safetensors")))
+    qtbot.waitUntil(lambda: window.state.blend is not None, timeout=TIMEOUT)
+    assert "ancestor" in dialog.note.text() and "stranger.safetensors" in dialog.note.text()
