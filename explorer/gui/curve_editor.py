@@ -143,14 +143,19 @@ class CurveEditor(QWidget):
             return
         enabled = self.isEnabled()
         step = plot.width() / len(self.names)
-        p.setPen(QColor(150, 150, 155))
+        metrics = p.fontMetrics()
+        free_from = plot.left()  # where the next label may start without overlapping the last one
         for i, resolution in enumerate(self.resolutions):  # one label per resolution, under its first layer
             if i == 0 or resolution != self.resolutions[i - 1]:
                 x = plot.left() + step * i
                 p.setPen(QPen(QColor(55, 55, 60), 1))
                 p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom() + 4))
-                p.setPen(QColor(150, 150, 155))
-                p.drawText(QRectF(x + 2, plot.bottom() + 4, step * 3, 14), Qt.AlignLeft | Qt.AlignTop, str(resolution))
+                if x + 2 >= free_from:  # crowded (many sizes, as StyleGAN3's): the tooltip still names it
+                    text = str(resolution)
+                    p.setPen(QColor(150, 150, 155))
+                    p.drawText(QPointF(x + 2, plot.bottom() + 4 + metrics.ascent()), text)
+                    free_from = x + 2 + metrics.horizontalAdvance(text) + 4
+        p.setPen(QColor(150, 150, 155))
         p.drawText(QRectF(plot.left(), plot.bottom() + 18, plot.width(), 14), Qt.AlignCenter, "layer resolution (px)")
         points = [self.handle_pos(i) for i in range(len(self.names))]
         path = QPainterPath(points[0])
