@@ -47,6 +47,10 @@ class Renderer:
             self._blend = StateBlend(self.model, state.blend)
         return self._blend
 
+    def open_blend(self, state: State) -> StateBlend | None:
+        """Open and keep ``state``'s model B ahead of rendering (the window checks a new B this way)."""
+        return self._blended(state)
+
     @property
     def device(self) -> torch.device:
         return self.generator.mapping.w_avg.device

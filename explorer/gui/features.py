@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.timeline_panel",  # the video timeline under the canvas, File > Export video
     "explorer.gui.training_dialog",  # Train > New run / Open run, the training monitor
+    "explorer.gui.blend_dialog",  # Model > Blend with..., Save blended model...
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker
