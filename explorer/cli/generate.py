@@ -6,7 +6,6 @@ Every PNG carries its recipe (state JSON, model name and sha256), so it can be r
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from explorer.cli.common import (
 )
 from explorer.cli.directions import parse_edit
 from explorer.engine.images import to_uint8, to_uint16
-from explorer.engine.favourites import favourites_in, fit_favourite
+from explorer.engine.favourites import favourites_in, file_stem, fit_favourite
 from explorer.engine.latents import load_wplus_file
 from explorer.engine.recipe import recipe_for, write_png
 from explorer.engine.render import Renderer
@@ -48,11 +47,6 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
     add_device_arg(parser)
     parser.set_defaults(func=run)
-
-
-def file_stem(name: str) -> str:
-    """A favourite's name as a safe part of a file name ("red hair / v2" -> "red-hair-v2")."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "favourite"
 
 
 def run(args) -> int:

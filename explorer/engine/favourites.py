@@ -21,6 +21,7 @@ import base64
 import binascii
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -86,6 +87,11 @@ def unique_name(name: str, taken: Iterable[str]) -> str:
     while f"{name} ({number})" in taken:
         number += 1
     return f"{name} ({number})"
+
+
+def file_stem(name: str) -> str:
+    """A favourite's name as a safe part of a file name ("red hair / v2" -> "red-hair-v2")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:40] or "favourite"
 
 
 def favourites_to_json(favourites: Iterable[Favourite]) -> dict:

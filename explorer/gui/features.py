@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 # Modules installed into every window, in this order (their docks and menu entries appear in it).
 FEATURE_MODULES: tuple[str, ...] = (
+    "explorer.gui.favourites_panel",
+    "explorer.gui.seed_browser",
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker
@@ -72,6 +74,7 @@ class FeatureContext(QObject):
         self._window = window
         self._ui = _UiCall(self)
         self._file_handlers: list[tuple[tuple[str, ...], Callable[[str], bool]]] = []
+        self._features: dict[str, object] = {}  # filled by install_features, in install order
 
     # ---- the document -----------------------------------------------------------------------------
     @property
@@ -197,6 +200,11 @@ class FeatureContext(QObject):
     def handled_suffixes(self) -> set[str]:
         return {s for suffixes, _ in self._file_handlers for s in suffixes}
 
+    def feature(self, name: str) -> object | None:
+        """Another feature's object, for features that talk to each other (the seed browser adds to the
+        favourites); None when it is not installed, or installs after the one asking."""
+        return self._features.get(name)
+
     def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
         """Keep the feature's JSON under ``name`` in the session file (restored when a session opens)."""
         self._window.register_session_part(name, get, set)
@@ -213,6 +221,12 @@ class FeatureContext(QObject):
         """A yes / no question (tests replace ``MainWindow.ask``)."""
         return self._window.ask(question)
 
+    def add_keyframe(self, state: State) -> None:
+        """Show ``state`` and add it to the video timeline as a keyframe (undone in two steps: the keyframe,
+        then the state)."""
+        self._window.set_state(state, "Show keyframe state")
+        self._window.timeline_panel.add_current()
+
     def open_model(self, path: str, state: State | None = None) -> None:
         """Open a model file in the background (the previous one stays if it fails), then show ``state``."""
         self._window.open_model(path, state=state)
@@ -221,7 +235,7 @@ class FeatureContext(QObject):
 def install_features(ctx: FeatureContext, modules: tuple[str, ...] | None = None) -> dict[str, object]:
     """Import and install each feature module (by default ``FEATURE_MODULES``); returns {name: the object
     its install returned}."""
-    features = {}
+    features = ctx._features  # the context answers ``feature(name)`` for those installed so far
     for module_name in FEATURE_MODULES if modules is None else modules:
         module = importlib.import_module(module_name)
         features[module_name.rsplit(".", 1)[-1]] = module.install(ctx)
