@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMenu, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -29,6 +29,7 @@ KEY_PREFIX = "browse:"
 PAGE_SIZES = (12, 24, 48, 96)
 TILE_SIZES = (48, 256)  # the size slider's range, pixels
 SETTLE_MS = 150
+PLACEHOLDER = QColor(40, 40, 44)
 KEPT_TILES = 512  # finished tile images kept for paging back
 
 
@@ -83,7 +84,6 @@ class TileGrid(QListWidget):
         self.setViewMode(QListView.IconMode)
         self.setResizeMode(QListView.Adjust)
         self.setMovement(QListView.Static)
-        self.setUniformItemSizes(True)
         self.setSelectionMode(QListWidget.SingleSelection)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setSpacing(2)
@@ -213,6 +213,7 @@ class SeedBrowser(QWidget):
                 item = QListWidgetItem(str(seed))
                 item.setData(Qt.UserRole, seed)
                 item.setToolTip(f"seed {seed}: click for A, Shift+click for B, right-click to add to favourites")
+                item.setIcon(self._placeholder())
                 self.grid.addItem(item)
         for index, seed in enumerate(seeds):
             wanted = tile_state(state, seed)
@@ -257,6 +258,13 @@ class SeedBrowser(QWidget):
         mode = Qt.FastTransformation if image.width() <= side else Qt.SmoothTransformation  # crisp pixels up close
         item.setIcon(QPixmap.fromImage(image.scaled(side, side, Qt.KeepAspectRatio, mode)))
 
+    def _placeholder(self) -> QIcon:
+        """A dark square where a tile is still being rendered (keeps the grid's layout steady)."""
+        side = self.grid.iconSize().width()
+        pixmap = QPixmap(side, side)
+        pixmap.fill(PLACEHOLDER)
+        return QIcon(pixmap)
+
     def image(self, seed: int) -> QImage | None:
         """The finished tile of ``seed`` for the current state (tests compare it with the engine's image)."""
         return self._images.get(tile_state(self.ctx.state, seed))
@@ -270,6 +278,8 @@ class SeedBrowser(QWidget):
             image = self._images.get(tile_state(state, item.data(Qt.UserRole)))
             if image is not None:
                 self._show(item, image)
+            else:
+                item.setIcon(self._placeholder())
 
     def _on_state_changed(self, state: State) -> None:
         if state.replace(a=Latent()) != self._base:
@@ -279,7 +289,7 @@ class SeedBrowser(QWidget):
         self._images.clear()  # another model's tiles
         self._base = None
         for i in range(self.grid.count()):
-            self.grid.item(i).setIcon(QIcon())
+            self.grid.item(i).setIcon(self._placeholder())
         self._refresh_when_seen()
 
     # ---- acting on a tile -------------------------------------------------------------------------------
