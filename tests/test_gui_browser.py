@@ -131,3 +131,48 @@ def test_favourites_survive_a_restart_and_reopen_exactly(qtbot, tmp_path):
     bad.write_text(json.dumps({"format": "stylegan-explorer-favourites", "version": 3}))
     reopened.import_from(bad)
     assert len(reopened.favourites) == 4  # a bad file changes nothing
+
+
+def test_pin_split_wipe_and_triptych(qtbot, renderer):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QAction
+
+    from explorer.gui.compare import side_states
+
+    window = open_window(qtbot)
+    compare = window.features["compare"]
+    window.findChild(QAction, "actionPinImage").trigger()
+    pinned = window.image_array().copy()
+    window.set_param("seed_a", 5)
+    qtbot.waitUntil(window.is_current, timeout=TIMEOUT)
+    live = window.image_array()
+    window.findChild(QAction, "actionSplitWipe").trigger()
+    assert compare.wiping and window.canvas.tool() is not None
+
+    def shown(x, y):  # the colour the canvas shows at the centre of image pixel (x, y)
+        rect = window.canvas.image_rect()
+        size = pinned.shape[1]
+        point = QPoint(int(rect.x() + (x + 0.5) * rect.width() / size), int(rect.y() + (y + 0.5) * rect.height() / size))
+        colour = window.canvas.grab().toImage().pixelColor(point)
+        return colour.red(), colour.green(), colour.blue()
+
+    assert shown(10, 40) == tuple(pinned[40, 10]) != tuple(live[40, 10])  # left of the split: the pinned image
+    assert shown(50, 40) == tuple(live[40, 50])
+    rect = window.canvas.image_rect()
+    qtbot.mousePress(window.canvas, Qt.LeftButton, pos=QPoint(int(rect.x() + rect.width() * 0.9), int(rect.center().y())))
+    qtbot.mouseRelease(window.canvas, Qt.LeftButton, pos=QPoint(int(rect.x() + rect.width() * 0.9), int(rect.center().y())))
+    assert compare.split == pytest.approx(0.9, abs=0.02)
+    assert shown(50, 40) == tuple(pinned[40, 50])
+    window.findChild(QAction, "actionSplitWipe").trigger()
+    assert not compare.wiping and window.canvas.tool() is None
+
+    window.set_param("mix/0", 1)
+    qtbot.waitUntil(window.is_current, timeout=TIMEOUT)
+    triptych = compare.open_window()
+    triptych.mode.setCurrentIndex(1)
+    sides = {side: renderer.render(state) for side, state in side_states(window.state).items()}
+    qtbot.waitUntil(lambda: all(triptych.panes[p].image_array() is not None for p in ("left", "right")), timeout=TIMEOUT)
+    np.testing.assert_array_equal(triptych.panes["left"].image_array(), sides["a"])
+    np.testing.assert_array_equal(triptych.panes["middle"].image_array(), window.image_array())
+    np.testing.assert_array_equal(triptych.panes["right"].image_array(), sides["b"])
+    triptych.close()

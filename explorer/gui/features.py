@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.favourites_panel",
     "explorer.gui.seed_browser",
+    "explorer.gui.compare",
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker
