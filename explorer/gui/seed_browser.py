@@ -1,7 +1,7 @@
 """The seed browser: a dock with a page of seed thumbnails, the artist's "generate 500 and look".
 
 Each tile is the current state with seed A set to the tile's seed (psi, class, noise, mix, edits and blend
-as they are), so a tile shows what clicking it gives. Tiles are background renders (``browse:<seed>``
+as they are), so a tile shows what clicking it gives. Tiles are background renders (``browse:<tile number>``
 keys of ``FeatureContext.request_render``): the main render always goes first and interrupts them, and
 turning the page cancels the old page's pending tiles, so only the page on screen is rendered. The render
 thread's mapping cache keeps seeds it has seen, and finished tiles are kept here too (paging back is free).
@@ -84,6 +84,7 @@ class TileGrid(QListWidget):
         self.setViewMode(QListView.IconMode)
         self.setResizeMode(QListView.Adjust)
         self.setMovement(QListView.Static)
+        self.setUniformItemSizes(True)  # every tile has an icon of the same size (a placeholder until rendered)
         self.setSelectionMode(QListWidget.SingleSelection)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.setSpacing(2)
@@ -108,6 +109,7 @@ class SeedBrowser(QWidget):
         self._requested: dict[str, State] = {}  # key -> the tile state asked for and not yet back
         self._images: OrderedDict[State, QImage] = OrderedDict()  # finished tiles, newest last
         self._base: State | None = None  # the state the page's tiles were made from (seed A aside)
+        self._placeholder_icon: QIcon | None = None
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -208,13 +210,7 @@ class SeedBrowser(QWidget):
         self._base = state.replace(a=Latent())
         seeds = self.pages.seeds()
         if seeds != self.seeds():
-            self.grid.clear()
-            for seed in seeds:
-                item = QListWidgetItem(str(seed))
-                item.setData(Qt.UserRole, seed)
-                item.setToolTip(f"seed {seed}: click for A, Shift+click for B, right-click to add to favourites")
-                item.setIcon(self._placeholder())
-                self.grid.addItem(item)
+            self._relabel(seeds)
         for index, seed in enumerate(seeds):
             wanted = tile_state(state, seed)
             image = self._images.get(wanted)
@@ -222,11 +218,25 @@ class SeedBrowser(QWidget):
                 self._images.move_to_end(wanted)
                 self._show(self.grid.item(index), image)
             elif self.ctx.model_info is not None:
-                key = f"{KEY_PREFIX}{seed}"
+                key = f"{KEY_PREFIX}{index}"  # by position: the next page's tile replaces this one's request
                 self._requested[key] = wanted
                 self.ctx.request_render(wanted, key)
         kind = "random seeds" if self.pages.mode == "random" else f"seeds {seeds[0]}-{seeds[-1]}"
         self.page_label.setText(f"{kind} ({len(seeds)})")
+
+    def _relabel(self, seeds: list[int]) -> None:
+        """Put ``seeds`` on the tiles, reusing the items (a page turn then costs no new layout)."""
+        while self.grid.count() > len(seeds):
+            self.grid.takeItem(self.grid.count() - 1)
+        while self.grid.count() < len(seeds):
+            self.grid.addItem(QListWidgetItem())
+        placeholder = self._placeholder()
+        for index, seed in enumerate(seeds):
+            item = self.grid.item(index)
+            item.setText(str(seed))
+            item.setData(Qt.UserRole, seed)
+            item.setToolTip(f"seed {seed}: click for A, Shift+click for B, right-click to add to favourites")
+            item.setIcon(placeholder)
 
     def _refresh_when_seen(self) -> None:
         """Re-render soon if the browser is on screen; a hidden browser renders nothing until it is shown."""
@@ -249,8 +259,9 @@ class SeedBrowser(QWidget):
         self._images[result.state] = result.qimage
         while len(self._images) > KEPT_TILES:
             self._images.popitem(last=False)
-        item = self.grid.tile(result.state.a.seed)
-        if item is not None:
+        index = int(result.key.removeprefix(KEY_PREFIX))
+        item = self.grid.item(index)
+        if item is not None and item.data(Qt.UserRole) == result.state.a.seed:
             self._show(item, result.qimage)
 
     def _show(self, item: QListWidgetItem, image: QImage) -> None:
@@ -261,9 +272,11 @@ class SeedBrowser(QWidget):
     def _placeholder(self) -> QIcon:
         """A dark square where a tile is still being rendered (keeps the grid's layout steady)."""
         side = self.grid.iconSize().width()
-        pixmap = QPixmap(side, side)
-        pixmap.fill(PLACEHOLDER)
-        return QIcon(pixmap)
+        if self._placeholder_icon is None or self._placeholder_icon.availableSizes()[0].width() != side:
+            pixmap = QPixmap(side, side)
+            pixmap.fill(PLACEHOLDER)
+            self._placeholder_icon = QIcon(pixmap)
+        return self._placeholder_icon
 
     def image(self, seed: int) -> QImage | None:
         """The finished tile of ``seed`` for the current state (tests compare it with the engine's image)."""
