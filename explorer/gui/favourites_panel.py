@@ -225,8 +225,14 @@ class FavouritesPanel(QWidget):
                                f"Seed {side.upper()} from {self.favourites[index].name}")
 
     def add_keyframe(self, index: int) -> None:
+        """Show the favourite and add it to the video timeline (undone in two steps: keyframe, then state)."""
+        timeline = self.ctx.feature("timeline_panel")
+        if timeline is None:
+            self.ctx.show_error("there is no video timeline in this window")
+            return
         if 0 <= index < len(self.favourites):
-            self.ctx.add_keyframe(self.fitted(index))
+            self.show_favourite(index)
+            timeline.add_current()
 
     def drag_file(self, index: int) -> Path | None:
         """A PNG of the favourite (its thumbnail's pixels) with its recipe, in a folder of this session."""

@@ -34,7 +34,6 @@ from explorer.engine import images
 from explorer.engine import recipe as recipes
 from explorer.engine.describe import ModelDescription
 from explorer.engine.document import Document
-from explorer.engine.jobs import JobRunner
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
@@ -50,6 +49,7 @@ from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
 from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
 from explorer.gui.truncation_panel import TruncationPanel
+from explorer.gui.ui_jobs import UiJobRunner
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
 
         self.history = self.document.history
         self.context = FeatureContext(self)
-        self.jobs = JobRunner(on_change=lambda job: self.context.jobsChanged.emit())  # queued to this thread
+        self.jobs = UiJobRunner(self)  # long work with progress and cancel (FeatureContext.run_job)
         self.worker = RenderWorker(threads=prefs.thread_preference())
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.loadFailed.connect(self._on_load_failed)
@@ -227,15 +227,6 @@ class MainWindow(QMainWindow):
             panel.gestureStarted.connect(self.history.begin_gesture)
             panel.gestureEnded.connect(self.history.end_gesture)
 
-    def add_bottom_panel(self, widget: QWidget, title: str, object_name: str) -> QDockWidget:
-        """Dock a panel under the canvas (the video timeline goes here). Returns its dock."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(object_name)
-        dock.setWidget(widget)
-        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
-        self.view_menu.addAction(dock.toggleViewAction())
-        return dock
-
     def add_feature_dock(self, widget: QWidget, title: str, name: str, area, scroll: bool,
                          visible: bool) -> QDockWidget:
         """A feature's dock, tabbed behind the first dock of its area so the window's layout stays put."""
@@ -332,7 +323,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.export_w_action)
         file_menu.addAction(self.import_w_action)
-        file_menu.addSeparator()
+        self.menu_anchors = {"file": file_menu.addSeparator()}  # features' File entries go above it
         file_menu.addAction(self.open_session_action)
         file_menu.addAction(self.save_session_action)
         file_menu.addSeparator()
@@ -352,17 +343,13 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(dock.toggleViewAction())
 
         self.menus = {"file": file_menu, "edit": edit, "view": self.view_menu}
-        for key, title in (("model", "&Model"), ("tools", "&Tools")):  # shown once a feature adds to them
-            self.menus[key] = bar.addMenu(title)
+        for key, title in (("model", "&Model"), ("tools", "&Tools"), ("train", "T&rain")):  # shown once
+            self.menus[key] = bar.addMenu(title)                                            # a feature adds to them
             self.menus[key].menuAction().setVisible(False)
-        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
-        add_train_menu(self)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
         self.menus["help"] = help_menu
-        from explorer.gui.timeline_panel import install_timeline_panel  # video timeline under the canvas
-        self.timeline_panel = install_timeline_panel(self)
 
         tools = self.addToolBar("Main")
         tools.setObjectName("mainToolbar")
@@ -394,7 +381,7 @@ class MainWindow(QMainWindow):
                               (self.res_label, "9999\u00d79999"), (self.zoom_label, "9999%")):
             label.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)  # no status-bar relayout per frame
         self.jobs_indicator = JobsIndicator(self.jobs.jobs)
-        self.context.jobsChanged.connect(self.jobs_indicator.refresh)
+        self.jobs.jobsChanged.connect(self.jobs_indicator.refresh)
         for w in (self.jobs_indicator, self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
                   self.zoom_label):
             status.addPermanentWidget(w)
@@ -926,7 +913,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self._autosave.stop()
         self._fps_timer.stop()
-        self.jobs.cancel_all()
+        self.jobs.cancel_all(wait_s=10.0)  # an export removes its temporary file when cancelled
         if self.model_info is not None:
             self.save_session()
         self.worker.stop()

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer.engine.devices import TRAINING_DEVICES, resolve_device
 from explorer.errors import UsageError
 from explorer.train import configs, distributed, snapshot
 from explorer.train.augment import AdaController, AugmentPipe
@@ -62,16 +63,6 @@ PHASE_NAMES = ["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
 # =============================================================================================== setup
 
 
-def pick_device(device: str | None) -> str:
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"unknown --device {device!r} (use auto, cpu or cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available to PyTorch here")
-    return device
-
-
 def train(options: TrainOptions) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
 
@@ -80,7 +71,7 @@ def train(options: TrainOptions) -> Path:
     these settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
     """
     command = options
-    device = pick_device(command.device)
+    device = resolve_device(command.device or "auto", strict=True, supported=TRAINING_DEVICES)
     gpus = command.gpus
     torchrun = distributed.torchrun_env()
     if torchrun is not None:
