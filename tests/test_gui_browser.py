@@ -125,6 +125,8 @@ def test_favourites_survive_a_restart_and_reopen_exactly(qtbot, tmp_path):
     assert again.state == liked
     reopened.use_as(0, "b")
     assert again.state == liked.replace(b=Latent(seed=4))
+    reopened.add_keyframe(0)
+    assert again.features["timeline_panel"].timeline.keyframes[-1].state == saved[0].state == again.state
     reopened.import_from(exported)  # importing again keeps both copies, names made unique
     assert [f.name for f in reopened.favourites][2:] == ["seed 4 (2)", "seed 0 + 1 (2)"]
     bad = tmp_path / "bad.json"

@@ -223,7 +223,7 @@ class FeatureContext(QObject):
 
     def feature(self, name: str) -> object | None:
         """Another feature's object, for features that talk to each other (the seed browser adds to the
-        favourites); None when it is not installed, or installs after the one asking."""
+        favourites); None when it is not installed (while installing, only those listed before are)."""
         return self._features.get(name)
 
     def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
