@@ -141,7 +141,8 @@ class FavouritesPanel(QWidget):
         """The state on screen as a favourite, named after its seeds."""
         state = self.ctx.state
         name = f"seed {state.a.seed}" + (f" + {state.b.seed}" if any(state.mix) else "")
-        self.add(state, name)
+        shown = self.ctx.last_result
+        self.add(state, name, shown.qimage if shown is not None and shown.state == state else None)
 
     def remove(self, index: int) -> None:
         if 0 <= index < len(self.favourites):

@@ -221,6 +221,7 @@ class SeedBrowser(QWidget):
                 key = f"{KEY_PREFIX}{index}"  # by position: the next page's tile replaces this one's request
                 self._requested[key] = wanted
                 self.ctx.request_render(wanted, key)
+        self._mark_seed_a()
         kind = "random seeds" if self.pages.mode == "random" else f"seeds {seeds[0]}-{seeds[-1]}"
         self.page_label.setText(f"{kind} ({len(seeds)})")
 
@@ -294,7 +295,17 @@ class SeedBrowser(QWidget):
             else:
                 item.setIcon(self._placeholder())
 
+    def _mark_seed_a(self) -> None:
+        """Select the tile that is seed A now (none if seed A is not on this page)."""
+        item = self.grid.tile(self.ctx.state.a.seed)
+        with blocked(self.grid):
+            if item is None:
+                self.grid.clearSelection()
+            else:
+                self.grid.setCurrentItem(item)
+
     def _on_state_changed(self, state: State) -> None:
+        self._mark_seed_a()
         if state.replace(a=Latent()) != self._base:
             self._refresh_when_seen()  # the tiles' settings changed: re-render once the change settles
 
