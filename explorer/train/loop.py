@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from explorer.engine.devices import TRAINING_DEVICES, resolve_device
+from explorer.models.limits import check_discriminator_config
 from explorer.errors import UsageError
 from explorer.train import configs, distributed, snapshot
 from explorer.train.augment import AdaController, AugmentPipe
@@ -258,6 +259,10 @@ def _adopt_start_networks(options: dict, path: Path) -> None:
         # The minibatch-std group size shapes no tensor: the run's setting (--mbstd-group or the cfg's)
         # wins over the one the snapshot was trained with, so fine-tuning can change it.
         d_cfg = {**nets["D"][0], "mbstd_group_size": options["D_kwargs"]["mbstd_group_size"]}
+        try:
+            check_discriminator_config(d_cfg)
+        except ValueError as exc:
+            raise UsageError(f"{Path(path).name}: its discriminator config is unusable ({exc})") from None
         options["D_kwargs"] = {"class_name": "explorer.train.networks_d.Discriminator", **d_cfg}
 
 
