@@ -118,7 +118,7 @@ def parse_favourites(data: Any, source: str | Path | None = None) -> tuple[Favou
     favourites: list[Favourite] = []
     for number, entry in enumerate(entries, 1):
         try:
-            favourite = _parse_entry(entry, source)
+            favourite = _parse_entry(entry)
         except ValueError as exc:
             raise StateError(source, f"favourite {number}: {exc}") from None
         except StateError as exc:
@@ -129,7 +129,7 @@ def parse_favourites(data: Any, source: str | Path | None = None) -> tuple[Favou
     return tuple(favourites)
 
 
-def _parse_entry(entry: Any, source) -> Favourite:
+def _parse_entry(entry: Any) -> Favourite:
     if not isinstance(entry, dict):
         raise ValueError("must be an object")
     unknown = sorted(set(entry) - {"name", "tags", "note", "state", "model", "thumbnail"})
