@@ -235,7 +235,6 @@ class MainWindow(QMainWindow):
         dock = self._dock(title, name, widget, area, scroll)
         if first is not None:
             self.tabifyDockWidget(first, dock)
-            first.raise_()
         self.view_menu.addAction(dock.toggleViewAction())
         dock.setVisible(visible)
         return dock
@@ -568,6 +567,8 @@ class MainWindow(QMainWindow):
                 dock.show()
         if not self._docks_fitted:  # once: split the left side by what each panel needs
             self._docks_fitted = True
+            for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+                dock.raise_()  # in front of the features' docks tabbed with them
             self.resizeDocks([self.latent_dock, self.truncation_dock],
                              [self.latent_panel.sizeHint().height() + 40,
                               self.truncation_panel.sizeHint().height() + 10], Qt.Vertical)
