@@ -42,6 +42,7 @@ import torch
 
 from explorer.engine.blend import blend_weights, layer_weights
 from explorer.engine.latents import edit_offset, map_z, mix_rows, seed_to_z, truncate
+from explorer.engine.params import CONTINUOUS_KINDS, Param, ParamRegistry
 from explorer.engine.render import Renderer
 from explorer.engine.state import Blend, Latent, State
 from explorer.errors import StateError, UsageError
@@ -126,6 +127,17 @@ def _maps_with_b(state: State) -> bool:
     return state.blend is not None and state.blend.mapping == "b"
 
 
+SYNTHESIS_GROUPS = ("noise", "transform")  # parameters that go to synthesis rather than into W+
+
+
+def synthesis_scalars(generator) -> list[Param]:
+    """The continuous parameters a frame hands to synthesis (noise strength, translate, rotate where the
+    model has an input transform), from the registry's kinds: they follow the W+ curve; every other
+    parameter outside W+ (noise mode and seed, class) is discrete and holds for the segment."""
+    return [p for p in ParamRegistry.for_model(generator)
+            if p.kind in CONTINUOUS_KINDS and p.group in SYNTHESIS_GROUPS]
+
+
 def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
     """Spherical interpolation between two z vectors as they are (not normalised): random z of one model
     have nearly equal lengths, so the path keeps to the shell where the mapping network was trained."""
@@ -153,11 +165,12 @@ class TimelineSampler:
         cubic = timeline.kind == "cubic"
         self.keyframe_wplus = torch.stack([self._keyframe_wplus(i, k.state) for i, k in enumerate(keys)])
         self._wpath = CurvePath(self.keyframe_wplus, durations, timeline.loop, cubic)
-        scalars = torch.tensor([[k.state.noise_strength, *k.state.translate, k.state.rotate] for k in keys],
-                               dtype=torch.float64)
+        self._scalars = synthesis_scalars(renderer.generator)
+        scalars = torch.tensor([[p.get(k.state) for p in self._scalars] for k in keys], dtype=torch.float64)
         winding = 360.0 * round((keys[-1].state.rotate - keys[0].state.rotate) / 360.0)
         self._spath = CurvePath(scalars, durations, timeline.loop, cubic,
-                                torch.tensor([0.0, 0.0, 0.0, winding], dtype=torch.float64))
+                                torch.tensor([winding if p.address == "rotate" else 0.0 for p in self._scalars],
+                                             dtype=torch.float64))
         self._blend_paths = None
         if any(k.state.blend is not None for k in keys):
             self._layer_infos = list(renderer.generator.layer_infos())
@@ -209,9 +222,9 @@ class TimelineSampler:
             scalars = self._spath.at(segments, eased).tolist()
             blends = self._between_blends(segments, eased)
             for m, n in enumerate(between):
-                strength, tx, ty, rotate = scalars[m]
-                settings = keys[segments[m]].state.replace(noise_strength=strength, translate=(tx, ty), rotate=rotate,
-                                                           blend=blends[m])
+                settings = keys[segments[m]].state.replace(blend=blends[m])
+                for param, value in zip(self._scalars, scalars[m]):
+                    settings = param.set(settings, value)
                 out[n] = Frame(wplus[m], settings)
         return out  # type: ignore[return-value]
 
