@@ -35,6 +35,7 @@ from explorer.engine import recipe as recipes
 from explorer.engine.describe import ModelDescription
 from explorer.engine.document import Document
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
+from explorer.engine.opening import APPLY, ASK_OPEN, REFUSE, plan_recipe, plan_startup
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
 from explorer.engine.state import Latent, State
@@ -650,28 +651,18 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # whatever the file does, a banner and the previous state kept
             self.show_error(one_line(exc, path))
             return
-        info = self.model_info
-        if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
-            return
-        if info is not None and recipe.model_file == info.name:
-            if self.ask(f"{Path(path).name} was made with a different file named {recipe.model_file} "
-                        f"(checksums differ). Apply its settings to the open model anyway?"):
+        plan = plan_recipe(path, recipe, self.model_info, prefs.recent_files())
+        while plan is not None:  # engine/opening.py decides; here the questions are asked
+            if plan.action == REFUSE:
+                self.show_error(plan.message)
+            elif plan.action == ASK_OPEN and self.ask(plan.message):
+                self.open_model(plan.model_path, state=recipe.state)
+            elif plan.action == ASK_OPEN:
+                plan = plan.then
+                continue
+            elif plan.action == APPLY or self.ask(plan.message):
                 self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
             return
-        match = next((p for p in prefs.recent_files() if Path(p).name == recipe.model_file), None)
-        if match and self.ask(f"{Path(path).name} was made with {recipe.model_file}. Open that model?\n{match}"):
-            self.open_model(match, state=recipe.state)
-            return
-        if info is None:
-            if match is None:
-                self.show_error(f"{Path(path).name}: made with {recipe.model_file}, which is not among the recent "
-                                "models; open it first, then the image")
-            return
-        if self.ask(f"{Path(path).name} was made with {recipe.model_file}"
-                    f"{'' if match else ' (not among the recent models)'}. "
-                    f"Apply its settings to {info.name}?"):
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
 
     def ask(self, question: str) -> bool:
         """A yes/no question (tests replace this method)."""
@@ -849,21 +840,13 @@ class MainWindow(QMainWindow):
                 session = load_session(self.session_path())
             except ExplorerError as exc:
                 self.statusBar().showMessage(f"previous session not restored: {exc}", 8000)
-        if network is not None:
-            state = None
-            if session is not None and session.model and Path(session.model).resolve() == Path(network).resolve():
-                state = session.state
-            self.open_model(network, state=state)
-            return
-        if session is not None and session.model and Path(session.model).exists():
-            self._restore_session(session)
-            return
-        last = prefs.last_model()
-        for candidate in (BUNDLED_MODEL, last):
-            if candidate and Path(candidate).exists():
-                self.open_model(candidate)
-                return
-        self._show_welcome()
+        plan = plan_startup(network, session, [BUNDLED_MODEL, prefs.last_model()])
+        if plan.action == "open":
+            self.open_model(plan.model_path, state=plan.state)
+        elif plan.action == "restore":
+            self._restore_session(plan.session)
+        else:
+            self._show_welcome()
 
     # ================================================================ errors, dialogs
     def show_error(self, text: str) -> None:
