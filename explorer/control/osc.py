@@ -24,9 +24,11 @@ MAX_DATAGRAM = 65535
 POLL_S = 0.2  # how often the reader looks up from the socket to see whether it should stop
 
 
-def check_port(port: Any) -> int:
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise UsageError(f"an OSC port must be 1..65535, got {port!r}")
+def check_port(port: Any, any_free: bool = False) -> int:
+    """A UDP port number; with ``any_free``, 0 (the system picks a free one) too."""
+    low = 0 if any_free else 1
+    if isinstance(port, bool) or not isinstance(port, int) or not low <= port <= 65535:
+        raise UsageError(f"an OSC port must be {low}..65535, got {port!r}")
     return port
 
 
@@ -51,7 +53,7 @@ class OscInput:
         self._packet, _ = _pythonosc()
         self.hub = hub
         self.clock = clock
-        self.host, self.port = host, check_port(port)
+        self.host, self.port = host, check_port(port, any_free=True)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._socket.bind((host, self.port))

@@ -59,6 +59,9 @@ def check_targets(mappings, registry: ParamRegistry) -> None:
         param = registry[mapping.target]  # an unknown address is a one-line ParamError
         if param.kind not in MODULATABLE_KINDS:
             raise UsageError(f"{mapping.target}: a {param.kind} parameter cannot follow one value")
+        if mapping.out_low is not None and param.kind in ("continuous", "integer"):
+            for end in (mapping.out_low, mapping.out_high):
+                param.coerce(round(end) if param.kind == "integer" else end)  # a ParamError names the range
 
 
 class AudioFrameSource:
