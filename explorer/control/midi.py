@@ -53,7 +53,7 @@ def backend_problem() -> str | None:
     try:
         mido.get_input_names()
     except Exception as exc:  # noqa: BLE001 - mido reports a missing backend as ImportError or its own errors
-        return f"no MIDI backend ({type(exc).__name__}: {exc}); install python-rtmidi"
+        return f"MIDI is off: no backend (install python-rtmidi; {type(exc).__name__})"
     return None
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # Modules installed into every window, in this order (their docks and menu entries appear in it).
 FEATURE_MODULES: tuple[str, ...] = (
+    "explorer.gui.controls_dock",
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker
@@ -66,6 +67,7 @@ class FeatureContext(QObject):
     imageShown = Signal(object)  # RenderResult of the main canvas
     rendered = Signal(object)  # RenderResult of a background render asked for with request_render (has .key)
     jobsChanged = Signal()  # a job started, moved or ended (the status bar's jobs indicator listens)
+    closing = Signal()  # the window is shutting down: close ports, stop timers (the session is saved after)
 
     def __init__(self, window: MainWindow):
         super().__init__(window)

@@ -931,6 +931,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.context.closing.emit()
         self._autosave.stop()
         self._fps_timer.stop()
         self.jobs.cancel_all()
