@@ -28,6 +28,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--osc-port", type=int, metavar="P", help="listen for OSC on this UDP port (/explorer/<address>)")
     p.add_argument("--osc-host", default="127.0.0.1", metavar="HOST",
                    help="the interface OSC listens on (default 127.0.0.1; 0.0.0.0 opens it to the network)")
+    p.add_argument("--osc-send", type=int, metavar="P",
+                   help="send every changed value, and a beat pulse, as OSC to 127.0.0.1:P")
     p.add_argument("--midi-port", metavar="NAME", help="open this MIDI input port (needs python-rtmidi)")
     p.set_defaults(func=run)
 
@@ -35,10 +37,11 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     if args.state and not args.screenshot:
         raise UsageError("--state works with --screenshot (open a session from the File menu otherwise)")
-    if args.osc_port is not None:
-        from explorer.control.osc import check_port
+    for port in (args.osc_port, args.osc_send):
+        if port is not None:
+            from explorer.control.osc import check_port
 
-        check_port(args.osc_port)
+            check_port(port)
     import os
     import sys
 
@@ -69,4 +72,5 @@ def run(args) -> int:
 
             load_session(args.state)  # a bad file fails here, as one line
         return app.screenshot(args.network, out, args.state, assignments=args.set)
-    return app.run(args.network, args.set, osc_port=args.osc_port, osc_host=args.osc_host, midi_port=args.midi_port)
+    return app.run(args.network, args.set, osc_port=args.osc_port, osc_host=args.osc_host, midi_port=args.midi_port,
+                   osc_send=args.osc_send)

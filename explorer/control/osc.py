@@ -21,6 +21,7 @@ PREFIX = "/explorer/"
 PULSE_ADDRESS = "/explorer/beat"
 DEFAULT_HOST = "127.0.0.1"
 MAX_DATAGRAM = 65535
+RECEIVE_BUFFER = 1 << 20  # bytes the system may queue for us (it caps this): absorbs a burst of messages
 POLL_S = 0.2  # how often the reader looks up from the socket to see whether it should stop
 
 
@@ -55,6 +56,7 @@ class OscInput:
         self.clock = clock
         self.host, self.port = host, check_port(port, any_free=True)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         try:
             self._socket.bind((host, self.port))
         except OSError as exc:

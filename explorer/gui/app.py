@@ -46,7 +46,7 @@ def main_window(network: str | Path | None = None, restore_session: bool = True,
 
 
 def run(network: str | None = None, assignments: list[str] | None = None, osc_port: int | None = None,
-        osc_host: str = "127.0.0.1", midi_port: str | None = None) -> int:
+        osc_host: str = "127.0.0.1", midi_port: str | None = None, osc_send: int | None = None) -> int:
     from explorer.errors import ExplorerError
 
     app = application()
@@ -58,6 +58,8 @@ def run(network: str | None = None, assignments: list[str] | None = None, osc_po
             controls.listen_osc(osc_port, osc_host)
         if midi_port is not None:
             controls.open_midi(midi_port)
+        if osc_send is not None:
+            controls.send_osc(osc_send)
     except ExplorerError as exc:
         print(f"explorer gui: error: {exc}", file=sys.stderr)
         window.shutdown()

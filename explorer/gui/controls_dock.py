@@ -253,9 +253,19 @@ class ControlsDock(QWidget):
             self.stop_osc()
             self.osc_light.set("error")
 
-    def _osc_send_toggled(self, on: bool) -> None:
-        self.osc_out = OscOutput(self.osc_send_port.value()) if on else None
+    def send_osc(self, port: int | None) -> None:
+        """Send changed values (and a pulse per beat) to 127.0.0.1:``port``; None stops."""
+        self.osc_out = OscOutput(port) if port is not None else None
         self._sent.clear()
+        with blocked(self.osc_send, self.osc_send_port):
+            self.osc_send.setChecked(port is not None)
+            if port is not None:
+                self.osc_send_port.setValue(port)
+        if port is not None:
+            self._send_values(self.ctx.state)
+
+    def _osc_send_toggled(self, on: bool) -> None:
+        self.send_osc(self.osc_send_port.value() if on else None)
 
     def open_midi(self, name: str) -> None:
         """Open a MIDI input port (a one-line ``UsageError`` when it, or a backend, is missing)."""
