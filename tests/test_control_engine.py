@@ -242,3 +242,21 @@ def test_osc_port_in_use_is_one_line(registry):
             OscInput(hub, first.port)
     finally:
         first.close()
+
+
+def test_recipes_carry_parts_and_old_ones_still_read(tmp_path):
+    import numpy as np
+
+    from explorer.engine.recipe import Recipe, read_recipe, write_png
+    from explorer.errors import StateError
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    parts = {"controls": {"mappings": [Mapping("lfo/0", "psi").to_json()]}}
+    write_png(tmp_path / "a.png", image, Recipe(State(), "m.safetensors", "ab", parts=parts))
+    assert read_recipe(tmp_path / "a.png").parts == parts
+    write_png(tmp_path / "b.png", image, Recipe(State(), "m.safetensors", "ab"))
+    assert read_recipe(tmp_path / "b.png").parts is None
+    damaged = Recipe(State(), "m.safetensors", "ab", parts=["not", "an", "object"])
+    write_png(tmp_path / "c.png", image, damaged)
+    with pytest.raises(StateError, match="parts"):
+        read_recipe(tmp_path / "c.png")

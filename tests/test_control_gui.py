@@ -177,3 +177,17 @@ def test_gui_with_osc_port_saves_its_session_on_sigterm(tmp_path):
     session = json.loads(next((tmp_path / "session").glob("*.json")).read_text())
     assert session["state"]["psi"] == pytest.approx(0.375)
     assert "controls" in json.dumps(session)
+
+
+def test_mappings_travel_in_exported_png_recipes(window, qtbot, tmp_path):
+    from explorer.engine.recipe import read_recipe
+
+    controls = window.features["controls_dock"]
+    mapping = Mapping("midi/cc/0/1", "psi", 0.5, 1.0, curve="exponential")
+    controls.set_mappings([mapping])
+    with qtbot.waitSignal(window.imageExported, timeout=TIMEOUT):
+        path = window.export_image(tmp_path)
+    assert read_recipe(path).parts["controls"]["mappings"] == [mapping.to_json()]
+    controls.set_mappings([])
+    window.open_path(path)
+    assert controls.hub.mappings == (mapping,) and controls.table.rowCount() == 1

@@ -4,7 +4,8 @@ The input threads only push into a ``ControlHub``; a ~60 Hz timer in the UI thre
 everything that arrived as one new state (latest value per address wins, as a drag does), so the
 widgets move and the canvas renders at once however many messages come. A burst of changes is one undo
 step: the gesture begins with the first change after a quiet spell and ends after ``BURST_GAP_S`` of
-quiet. The mappings, LFOs and tempo are kept in the session (part "controls") and re-bound when one opens.
+quiet. The mappings, LFOs and tempo are kept in the session and in exported PNGs' recipes (part "controls")
+and re-bound when either opens.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class ControlsDock(QWidget):
         self._timer.start()
         ctx.modelLoaded.connect(lambda info: self._rebind(force=True))
         ctx.stateChanged.connect(self._on_state)
-        ctx.register_session_part("controls", self.session_part, self.set_session_part)
+        ctx.register_session_part("controls", self.session_part, self.set_session_part, in_recipes=True)
         ctx.closing.connect(self.shutdown)
 
     # ---- layout ----------------------------------------------------------------------------------

@@ -199,9 +199,11 @@ class FeatureContext(QObject):
     def handled_suffixes(self) -> set[str]:
         return {s for suffixes, _ in self._file_handlers for s in suffixes}
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens)."""
-        self._window.register_session_part(name, get, set)
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens);
+        with ``in_recipes`` also in exported PNGs' recipes (restored when such a PNG opens)."""
+        self._window.register_session_part(name, get, set, in_recipes)
 
     # ---- talking to the user ----------------------------------------------------------------------
     def show_error(self, text: str) -> None:

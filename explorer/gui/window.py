@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self._job_token = 0
         self._frame_times: deque[float] = deque(maxlen=120)
         self._session_parts: dict[str, tuple[Callable, Callable]] = {}
+        self._recipe_parts: set[str] = set()
         self._session_saved_json: dict | None = None
         self._shut_down = False
         self._docks_fitted = False
@@ -247,9 +248,13 @@ class MainWindow(QMainWindow):
         dock.setVisible(visible)
         return dock
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline") and,
+        with ``in_recipes``, in the recipes of exported PNGs."""
         self._session_parts[name] = (get, set)
+        if in_recipes:
+            self._recipe_parts.add(name)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "",
                 scope: QWidget | None = None) -> QAction:
@@ -659,6 +664,7 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # whatever the file does, a banner and the previous state kept
             self.show_error(one_line(exc, path))
             return
+        self._restore_parts(recipe.parts or {}, f"{Path(path).name}: ")
         info = self.model_info
         if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
             self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
@@ -727,7 +733,8 @@ class MainWindow(QMainWindow):
 
     def _write_export(self, path: Path, state: State, image: np.ndarray, scale: int, overwrite: bool) -> None:
         info = self.model_info
-        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format)
+        parts = {name: self._session_parts[name][0]() for name in self._recipe_parts}
+        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format, parts)
         try:
             recipes.write_png(path, images.upscale_nearest(image, scale), recipe, overwrite=overwrite)
         except FileExistsError:
@@ -834,6 +841,16 @@ class MainWindow(QMainWindow):
         if path:
             self.open_session(path)
 
+    def _restore_parts(self, parts: dict, where: str) -> None:
+        """Give each registered part its JSON from a session or recipe (parts it lacks are left alone)."""
+        for name, (_, set_part) in self._session_parts.items():
+            value = parts.get(name)
+            if value is not None:
+                try:
+                    set_part(value)
+                except ExplorerError as exc:  # one bad part (a damaged timeline) must not lose the rest
+                    self.show_error(f"{where}{name}: {exc}")
+
     def open_session(self, path: str | Path) -> None:
         try:
             session = load_session(path)
@@ -843,13 +860,7 @@ class MainWindow(QMainWindow):
         self._restore_session(session)
 
     def _restore_session(self, session: Session, network: str | None = None) -> None:
-        for name, (_, set_part) in self._session_parts.items():
-            value = session.timeline if name == "timeline" else session.extra.get(name)
-            if value is not None:
-                try:
-                    set_part(value)
-                except ExplorerError as exc:  # one bad part (a damaged timeline) must not lose the rest
-                    self.show_error(f"session {name}: {exc}")
+        self._restore_parts({"timeline": session.timeline, **session.extra}, "session ")
         model = network or session.model
         same = self.model_info is not None and model is not None and Path(model).resolve() == self.model_info.path
         if model and not same:
