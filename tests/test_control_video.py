@@ -105,3 +105,20 @@ def test_bad_audio_arguments_are_one_line(track, tmp_path, capsys, extra, messag
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_timeline_carries_its_audio_mappings(track, tmp_path):
+    from explorer.video.timeline import Timeline
+
+    saved = tmp_path / "walk.json"
+    assert main(["video", "--network", str(BUNDLED), "--seeds", "0", "--audio", str(track), "--map",
+                 "onset:psi:0.2..1.2", "--fps", str(FPS), "--save-timeline", str(saved),
+                 "--output", str(tmp_path / "first")]) == 0
+    timeline = Timeline.load(saved)
+    assert timeline.audio.mappings == (parse_mapping("onset:psi:0.2..1.2", source_aliases()),)
+    assert Timeline.loads(timeline.dumps()) == timeline
+    assert main(["video", "--network", str(BUNDLED), "--timeline", str(saved), "--output", str(tmp_path / "again")]) == 0
+    first = sorted((tmp_path / "first").glob("*.png"))
+    again = sorted((tmp_path / "again").glob("*.png"))
+    assert len(first) == len(again) == 20
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(first, again))

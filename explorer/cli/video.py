@@ -13,7 +13,8 @@ the video repeats seamlessly. So a cell with K keyframes gives K * w_frames fram
 Audio: --audio track.wav muxes the track into the MP4 / WebM, and each --map FEATURE:ADDRESS:LOW..HIGH
 drives a parameter from the track's features (low, mid, high, rms, onset, chroma/0..11), frame by frame;
 the video then lasts as long as the audio unless --duration is given (so `--seeds 0 --audio a.wav` alone
-is a whole video). See docs/live-control.md for the options of a mapping.
+is a whole video). --save-timeline keeps the track and its mappings in the timeline, and a timeline that
+carries them renders with them. See docs/live-control.md for the options of a mapping.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def soundtrack_from_args(args) -> Soundtrack | None:
     if not args.audio.is_file():
         raise UsageError(f"{args.audio}: no such audio file")
     aliases = source_aliases()
-    return Soundtrack(args.audio, tuple(parse_mapping(text, aliases) for text in args.maps), args.duration)
+    return Soundtrack(args.audio.resolve(), tuple(parse_mapping(text, aliases) for text in args.maps), args.duration)
 
 
 def run(args) -> int:
@@ -175,8 +176,9 @@ def run(args) -> int:
     if args.save_timeline is not None:
         if len(timelines) > 1:
             raise UsageError("--save-timeline saves one timeline; drop --grid")
+        saved = timelines[0] if soundtrack is None else timelines[0].replace(audio=soundtrack)
         try:
-            timelines[0].save(args.save_timeline, overwrite=args.force)
+            saved.save(args.save_timeline, overwrite=args.force)
         except FileExistsError:
             raise UsageError(f"{args.save_timeline} already exists (use --force to overwrite)") from None
     tty = sys.stderr.isatty()

@@ -79,12 +79,14 @@ def export_video(renderer: Renderer, timelines: Timeline | Sequence[Timeline], o
                  soundtrack: Soundtrack | None = None) -> ExportResult:
     """Render and encode every frame to ``output`` (.mp4, .webm, .gif, or a folder for PNG frames).
 
-    With a ``soundtrack`` the frames follow its audio mappings, the video lasts as long as the audio (or
+    With a ``soundtrack`` (by default the timeline's own, if it has one) the frames follow its audio mappings, the video lasts as long as the audio (or
     the soundtrack's duration) and MP4 / WebM carry the sound."""
     if isinstance(timelines, Timeline):
         timelines = [timelines]
     output = Path(output)
     fmt = format_of(output, fmt)
+    if soundtrack is None and len(timelines) == 1:
+        soundtrack = timelines[0].audio  # a timeline that carries its sound
     if soundtrack is None:
         source = FrameSource(renderer, timelines, grid, fps, scale, batch_size)
     elif len(timelines) != 1 or grid != (1, 1):

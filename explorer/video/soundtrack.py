@@ -6,19 +6,18 @@ go through the mappings (``control.mapping``, smoothing stepped at 1 / fps), and
 set on the base state through the registry. Each frame is rendered alone, as ``Renderer.render`` of its
 state, so a frame equals ``explorer generate`` of that state, and frames whose state did not move (silence)
 are identical. The video lasts as long as the audio unless ``duration`` is given; the encoder muxes the
-audio in (see ``encoders.AVWriter``).
+audio in (see ``encoders.AVWriter``). A ``Soundtrack`` (defined with the timeline, which may carry one)
+names the file, the mappings and the duration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from explorer.control.audio import FEATURES, AudioClip, features_per_frame, frame_count_for, load_audio
-from explorer.control.mapping import Mapping, ModulationMatrix
+from explorer.control.mapping import ModulationMatrix
 from explorer.control.targets import MODULATABLE_KINDS, apply_outputs, output_ranges
 from explorer.engine.images import upscale_nearest
 from explorer.engine.params import ParamRegistry
@@ -27,30 +26,9 @@ from explorer.engine.state import State
 from explorer.errors import UsageError
 from explorer.video.interpolate import TimelineSampler
 from explorer.video.render import SCALES
-from explorer.video.timeline import Timeline, check_fps
+from explorer.video.timeline import Soundtrack, Timeline, check_fps
 
-AUDIO_SOURCES = tuple(f"audio/{name}" for name in FEATURES)
-MAX_DURATION_S = 4 * 3600
-
-
-@dataclass(frozen=True)
-class Soundtrack:
-    """An audio file, the mappings it drives, and an optional duration (seconds; None: the audio's)."""
-
-    path: Path
-    mappings: tuple[Mapping, ...] = ()
-    duration: float | None = None
-
-    def __post_init__(self):
-        object.__setattr__(self, "path", Path(self.path))
-        object.__setattr__(self, "mappings", tuple(self.mappings))
-        d = self.duration
-        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 < d <= MAX_DURATION_S):
-            raise UsageError(f"duration must be 0..{MAX_DURATION_S} seconds, got {d!r}")
-        for mapping in self.mappings:
-            if mapping.source not in AUDIO_SOURCES:
-                names = ", ".join(FEATURES[:5]) + ", chroma/0..11"
-                raise UsageError(f"{mapping.source!r} is not an audio feature (choose from: {names})")
+__all__ = ["AudioFrameSource", "Soundtrack", "check_targets"]
 
 
 def check_targets(mappings, registry: ParamRegistry) -> None:
