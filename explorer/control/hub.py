@@ -153,11 +153,13 @@ class ControlHub:
                 self._learn_target = None
             return True
 
-    def reject(self, origin: str, now: float) -> None:
-        """Count a message that could not even be read (a damaged OSC packet)."""
+    def reject(self, origin: str | None, now: float, count: int = 1) -> None:
+        """Count messages refused after all: unreadable (a damaged OSC packet), or refused by the state
+        when applied (``origin`` None: they were already seen)."""
         with self._lock:
-            self._last_seen[origin] = now
-            self.counters.rejected += 1
+            if origin is not None:
+                self._last_seen[origin] = now
+            self.counters.rejected += count
 
     def last_seen(self, origin: str) -> float | None:
         """When ``origin`` (osc, midi, audio) last sent anything, valid or not."""

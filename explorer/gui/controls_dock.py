@@ -77,6 +77,7 @@ class ControlsDock(QWidget):
         self._in_burst = False
         self._last_change = 0.0
         self._polls = 0
+        self.meters: list[QProgressBar] = []  # one per mapping row
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -410,7 +411,8 @@ class ControlsDock(QWidget):
     def _apply(self, assignments, now: float) -> None:
         registry = ParamRegistry.for_model(self.ctx.model_info, self.ctx.state)
         state, refused = apply_values(registry, self.ctx.state, assignments)
-        self.hub.counters.rejected += len(refused)
+        if refused:
+            self.hub.reject(None, now, len(refused))
         if state == self.ctx.state:
             return
         if not self._in_burst:
@@ -425,7 +427,7 @@ class ControlsDock(QWidget):
                 continue
             seen = self.hub.last_seen(origin)
             light.set("active" if seen is not None and now - seen < LIGHT_ON_S else "ready")
-        for meter, mapping in zip(getattr(self, "meters", []), self.hub.mappings):
+        for meter, mapping in zip(self.meters, self.hub.mappings):
             value = self.hub.source_value(mapping.source, now)
             meter.setValue(0 if value is None else int(1000 * mapping.normalise(value)))
         self._update_counters()
