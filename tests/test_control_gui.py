@@ -191,3 +191,14 @@ def test_mappings_travel_in_exported_png_recipes(window, qtbot, tmp_path):
     controls.set_mappings([])
     window.open_path(path)
     assert controls.hub.mappings == (mapping,) and controls.table.rowCount() == 1
+
+
+def test_an_lfo_moves_a_parameter_and_the_clock_sleeps_without_sources(window, qtbot):
+    controls = window.features["controls_dock"]
+    assert not controls._timer.isActive()  # nothing to listen to: no polling
+    controls.lfo_widgets[0][1].setValue(2.0)  # 2 Hz
+    controls.set_mappings([Mapping("lfo/0", "mix/3")])
+    seen = set()
+    qtbot.waitUntil(lambda: seen.add(window.state.mix_weights(10)[3]) or len(seen) > 3, timeout=TIMEOUT)
+    controls.set_mappings([])
+    qtbot.waitUntil(lambda: not controls._timer.isActive(), timeout=TIMEOUT)  # after the burst closed

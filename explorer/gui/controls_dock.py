@@ -82,7 +82,6 @@ class ControlsDock(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.tick)
-        self._timer.start()
         ctx.modelLoaded.connect(lambda info: self._rebind(force=True))
         ctx.stateChanged.connect(self._on_state)
         ctx.register_session_part("controls", self.session_part, self.set_session_part, in_recipes=True)
@@ -223,6 +222,16 @@ class ControlsDock(QWidget):
             index = self.learn_target.findText(current or "psi")
             self.learn_target.setCurrentIndex(max(index, 0))
 
+    def _update_clock(self) -> None:
+        """Poll only while something can send: a port is open, a mapping exists or learn is armed (an idle
+        window costs nothing); keep polling until an open burst is closed."""
+        active = (self.osc is not None or self.midi is not None or bool(self.hub.mappings)
+                  or self.hub.learning is not None or self._in_burst)
+        if active and not self._timer.isActive():
+            self._timer.start()
+        elif not active:
+            self._timer.stop()
+
     # ---- sources -----------------------------------------------------------------------------------
     def listen_osc(self, port: int, host: str = DEFAULT_HOST) -> None:
         """Start OSC input (raises a one-line ``UsageError`` if the port cannot be had)."""
@@ -233,6 +242,7 @@ class ControlsDock(QWidget):
             self.osc_listen.setText(f"Listen on {host}")
             self.osc_port.setValue(self.osc.port)
         self.osc_light.set("ready")
+        self._update_clock()
         self.dock.setVisible(True)
         self.dock.raise_()
 
@@ -240,6 +250,7 @@ class ControlsDock(QWidget):
         if self.osc is not None:
             self.osc.close()
             self.osc = None
+        self._update_clock()
         self.osc_light.set("off")
         with blocked(self.osc_listen):
             self.osc_listen.setChecked(False)
@@ -276,6 +287,7 @@ class ControlsDock(QWidget):
             self.midi = None
         self.midi = midi.MidiInput(self.hub, name)
         self.midi_light.set("ready")
+        self._update_clock()
 
     def tap(self) -> None:
         bpm = self.hub.tempo.tap(time.monotonic())
@@ -299,9 +311,11 @@ class ControlsDock(QWidget):
     def set_mappings(self, mappings) -> None:
         self.hub.set_mappings(tuple(mappings))
         self._fill_table()
+        self._update_clock()
 
     def _learn_toggled(self, on: bool) -> None:
         self.hub.learn(self.learn_target.currentText() if on else None)
+        self._update_clock()
         self.learn_button.setText("Move a control..." if on else "Learn")
 
     def _fill_table(self) -> None:
@@ -395,7 +409,7 @@ class ControlsDock(QWidget):
             with blocked(self.learn_button):
                 self.learn_button.setChecked(False)
                 self.learn_button.setText("Learn")
-            self._fill_table()
+            self.set_mappings(self.hub.mappings)  # the table, and the clock keeps running for it
             self.ctx.show_status(f"Mapped {poll.learned.source} to {poll.learned.target}")
         if poll.beat is not None and self.osc_out is not None:
             self.osc_out.pulse(poll.beat)
@@ -404,6 +418,7 @@ class ControlsDock(QWidget):
         elif self._in_burst and now - self._last_change > BURST_GAP_S:
             self._in_burst = False
             self.ctx.end_gesture()
+            self._update_clock()
         self._polls += 1
         if self._polls % METER_EVERY == 0:
             self._refresh(now)
@@ -452,11 +467,11 @@ class ControlsDock(QWidget):
 
     def shutdown(self) -> None:
         """Close the ports (the window is going)."""
-        self._timer.stop()
         self.stop_osc()
         if self.midi is not None:
             self.midi.close()
             self.midi = None
+        self._timer.stop()
 
 
 def install(ctx) -> ControlsDock:
