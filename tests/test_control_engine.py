@@ -5,19 +5,21 @@ import socket
 import time
 from pathlib import Path
 
-import mido
 import pytest
 
-from explorer.control import midi
-from explorer.control.hub import MAX_SOURCES, ControlHub
-from explorer.control.lfo import Lfo, TapTempo
-from explorer.control.mapping import Mapping, ModulationMatrix, mappings_from_json, parse_mapping
-from explorer.control.osc import OscInput
-from explorer.control.targets import apply_outputs, output_ranges
-from explorer.engine.params import ParamRegistry
-from explorer.engine.state import Edit, State
-from explorer.errors import UsageError
-from explorer.formats import load_model
+mido = pytest.importorskip("mido")
+pytest.importorskip("pythonosc")
+
+from explorer.control import midi  # noqa: E402
+from explorer.control.hub import MAX_SOURCES, ControlHub  # noqa: E402
+from explorer.control.lfo import Lfo, TapTempo  # noqa: E402
+from explorer.control.mapping import Mapping, ModulationMatrix, mappings_from_json, parse_mapping  # noqa: E402
+from explorer.control.osc import OscInput  # noqa: E402
+from explorer.control.targets import apply_outputs, output_ranges  # noqa: E402
+from explorer.engine.params import ParamRegistry  # noqa: E402
+from explorer.engine.state import Edit, State  # noqa: E402
+from explorer.errors import UsageError  # noqa: E402
+from explorer.formats import load_model  # noqa: E402
 
 BUNDLED = Path(__file__).parent.parent / "checkpoints" / "default.safetensors"
 

@@ -8,9 +8,8 @@ import pytest
 from PIL import Image
 
 from explorer.cli import main
-from explorer.control.audio import features_per_frame, load_audio
+from explorer.control.audio import features_per_frame, load_audio, source_aliases
 from explorer.control.mapping import parse_mapping
-from explorer.control.audio import source_aliases
 from explorer.engine.render import Renderer
 from explorer.formats import load_model
 from explorer.video import recipes
