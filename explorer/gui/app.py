@@ -70,9 +70,12 @@ def run(network: str | None = None, assignments: list[str] | None = None, osc_po
 
 
 def close_on_terminate(window) -> None:
-    """SIGTERM (a session manager's logout, ``kill``) closes the window as its close button does, so the
-    session is saved. A timer lets the interpreter run the handler while Qt waits for events."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: window.close())
+    """SIGTERM (a session manager's logout, ``kill``) and SIGHUP (the terminal went away) close the window
+    as its close button does, so the session is saved. A timer lets the interpreter run the handler while
+    Qt waits for events."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # Windows has no SIGHUP
+            signal.signal(getattr(signal, name), lambda signum, frame: window.close())
     ticker = QTimer(window)
     ticker.setInterval(SIGNAL_CHECK_MS)
     ticker.timeout.connect(lambda: None)
