@@ -262,3 +262,21 @@ def test_recipes_carry_parts_and_old_ones_still_read(tmp_path):
     write_png(tmp_path / "c.png", image, damaged)
     with pytest.raises(StateError, match="parts"):
         read_recipe(tmp_path / "c.png")
+
+
+def test_the_document_keeps_recipe_parts_apart_from_session_parts():
+    from explorer.engine.document import Document
+
+    document = Document()
+    kept = {}
+
+    def refuse(value):
+        raise UsageError("not like that")
+
+    document.register_part("controls", lambda: {"mappings": []}, lambda v: kept.update(controls=v), in_recipes=True)
+    document.register_part("favourites", lambda: [1, 2], refuse)
+    assert document.recipe_parts() == {"controls": {"mappings": []}}
+    assert document.restore_recipe_parts({"controls": {"bpm": 90}, "favourites": [3]}, "a.png") == []
+    assert kept == {"controls": {"bpm": 90}}  # favourites are not a recipe part: left alone
+    document.register_part("favourites", lambda: [], refuse, in_recipes=True)
+    assert document.restore_recipe_parts({"favourites": [3]}, "a.png") == ["a.png: favourites: not like that"]
