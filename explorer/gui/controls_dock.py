@@ -63,6 +63,8 @@ class Light(QLabel):
 
 
 class ControlsDock(QWidget):
+    """The dock's widgets plus the hub, the ports and the clock that applies what they bring."""
+
     def __init__(self, ctx):
         super().__init__()
         self.ctx = ctx
@@ -86,6 +88,7 @@ class ControlsDock(QWidget):
         ctx.stateChanged.connect(self._on_state)
         ctx.register_session_part("controls", self.session_part, self.set_session_part, in_recipes=True)
         ctx.closing.connect(self.shutdown)
+        self._rebind(force=True)  # a model already open (features may install after it loaded)
 
     # ---- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
