@@ -103,6 +103,24 @@ class DirectionSet:
         return json.dumps({"method": self.method, "parameters": self.parameters, "model_sha256": self.model_sha256})
 
 
+def combined(first: DirectionSet, second: DirectionSet, method: str | None = None) -> DirectionSet:
+    """One set holding ``first``'s directions then ``second``'s (e.g. the window's example directions,
+    found one by one and saved as one file). The provenance of each part is kept under ``parts``."""
+    if first.w_dim != second.w_dim:
+        raise StateError(None, f"cannot join {first.w_dim}-d and {second.w_dim}-d directions")
+
+    def parts(dset: DirectionSet) -> list[dict]:
+        if "parts" in dset.parameters:
+            return list(dset.parameters["parts"])
+        return [{"method": dset.method, "parameters": dset.parameters, "count": len(dset)}]
+
+    rows = np.stack([np.concatenate([first.layer_start, second.layer_start]),
+                     np.concatenate([first.layer_end, second.layer_end])], axis=1)
+    return DirectionSet.build(np.concatenate([first.vectors, second.vectors]),
+                              np.concatenate([first.sigmas, second.sigmas]), first.names + second.names, rows,
+                              method or first.method, {"parts": parts(first) + parts(second)}, first.model_sha256)
+
+
 def save_directions(path: str | Path, dset: DirectionSet, overwrite: bool = False) -> None:
     """Write ``dset`` atomically; an existing file raises FileExistsError unless ``overwrite``."""
     buffer = io.BytesIO()
