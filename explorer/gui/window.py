@@ -8,12 +8,8 @@ Errors the user can cause are shown as one line in a banner over the canvas (and
 emitted as ``errorOccurred``; nothing here opens a blocking dialog except questions (``ask``) and file
 dialogs, which tests replace.
 
-Extension points (for panels added later, e.g. the video timeline):
-- ``add_bottom_panel(widget, title, name)`` docks a panel under the canvas;
-- ``register_session_part("timeline", get, set)`` stores the panel's JSON in the session file;
-- ``state`` / ``set_state(new, text, control)`` read and change the state (undoable);
-- ``model_info`` + ``modelLoaded`` describe the open model; ``imageShown`` gives each finished frame;
-- ``run_in_render_thread(fn, on_done)`` runs ``fn(renderer)`` in the render thread (never call torch from the UI thread).
+Features (docks, dialogs, canvas tools) install through ``explorer/gui/features.py``'s ``FeatureContext``
+and never reach into this class; what they may use of it is what the context offers.
 """
 
 from __future__ import annotations
@@ -34,9 +30,10 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.engine import images
 from explorer.engine import recipe as recipes
+from explorer.engine.describe import ModelDescription
 from explorer.engine.document import apply_assignments, fit_state
+from explorer.engine.jobs import JobRunner
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
-from explorer.engine.layers import style_rows
 from explorer.engine.params import ParamRegistry
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
@@ -46,9 +43,11 @@ from explorer.fileio import next_free_path
 from explorer.formats import BUNDLED_MODEL, MODEL_SUFFIXES
 from explorer.gui import settings as prefs
 from explorer.gui.canvas import Canvas
+from explorer.gui.features import FeatureContext, install_features
+from explorer.gui.jobs_indicator import JobsIndicator
 from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
-from explorer.gui.render_worker import ModelInfo, RenderResult, RenderWorker, one_line
+from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
 from explorer.gui.truncation_panel import TruncationPanel
 from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
@@ -78,7 +77,7 @@ SHORTCUTS_HELP = """<table>
 class MainWindow(QMainWindow):
     errorOccurred = Signal(str)  # one line, also shown in the banner
     imageShown = Signal(object)  # RenderResult put on the canvas
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # ModelDescription
     imageExported = Signal(str)
     wplusExported = Signal(str)
 
@@ -91,7 +90,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.state = State()
-        self.model_info: ModelInfo | None = None
+        self.model_info: ModelDescription | None = None
         self.generation = 0
         self.last_result: RenderResult | None = None
         self.last_error = ""
@@ -112,6 +111,8 @@ class MainWindow(QMainWindow):
         self._docks_fitted = False
 
         self.history = StateHistory(self._apply_state, self)
+        self.context = FeatureContext(self)
+        self.jobs = JobRunner(on_change=lambda job: self.context.jobsChanged.emit())  # queued to this thread
         self.worker = RenderWorker(threads=prefs.thread_preference())
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.loadFailed.connect(self._on_load_failed)
@@ -126,6 +127,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._sync_widgets()
+        self.modelLoaded.connect(self.context.modelLoaded)
+        self.imageShown.connect(self.context.imageShown)
+        self.features = install_features(self.context)
 
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
@@ -230,6 +234,19 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
+    def add_feature_dock(self, widget: QWidget, title: str, name: str, area, scroll: bool,
+                         visible: bool) -> QDockWidget:
+        """A feature's dock, tabbed behind the first dock of its area so the window's layout stays put."""
+        first = next((d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area
+                      and not d.isFloating()), None)
+        dock = self._dock(title, name, widget, area, scroll)
+        if first is not None:
+            self.tabifyDockWidget(first, dock)
+            first.raise_()
+        self.view_menu.addAction(dock.toggleViewAction())
+        dock.setVisible(visible)
+        return dock
+
     def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
         """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
         self._session_parts[name] = (get, set)
@@ -325,11 +342,16 @@ class MainWindow(QMainWindow):
         for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
             self.view_menu.addAction(dock.toggleViewAction())
 
+        self.menus = {"file": file_menu, "edit": edit, "view": self.view_menu}
+        for key, title in (("model", "&Model"), ("tools", "&Tools")):  # shown once a feature adds to them
+            self.menus[key] = bar.addMenu(title)
+            self.menus[key].menuAction().setVisible(False)
+        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
+        add_train_menu(self)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
-        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
-        add_train_menu(self)
+        self.menus["help"] = help_menu
         from explorer.gui.timeline_panel import install_timeline_panel  # video timeline under the canvas
         self.timeline_panel = install_timeline_panel(self)
 
@@ -362,7 +384,9 @@ class MainWindow(QMainWindow):
         for label, widest in ((self.render_label, "render 9999.9 ms"), (self.fps_label, "999 fps"),
                               (self.res_label, "9999\u00d79999"), (self.zoom_label, "9999%")):
             label.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)  # no status-bar relayout per frame
-        for w in (self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
+        self.jobs_indicator = JobsIndicator(self.jobs.jobs)
+        self.context.jobsChanged.connect(self.jobs_indicator.refresh)
+        for w in (self.jobs_indicator, self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
                   self.zoom_label):
             status.addPermanentWidget(w)
 
@@ -402,6 +426,7 @@ class MainWindow(QMainWindow):
         old, self.state = self.state, state
         self._sync_widgets(old)
         self._request_render()
+        self.context.stateChanged.emit(state)
 
     def _sync_widgets(self, old: State | None = None) -> None:
         """Mirror the state into the panels; with ``old``, only the panels whose fields changed (a slider
@@ -431,6 +456,12 @@ class MainWindow(QMainWindow):
                 self._thumb_requests[key] = thumb
                 self.worker.request_render(thumb, self._seq, key)
 
+    def request_background_render(self, state: State, key: str) -> None:
+        """A feature's render (``FeatureContext.request_render``); the result goes to ``context.rendered``."""
+        if self.model_info is not None:
+            self._seq += 1
+            self.worker.request_render(state, self._seq, key)
+
     def randomize(self, side: str) -> None:
         seed = random_seed()
         self.set_state(self.state.replace(**{side: Latent(seed=seed)}), f"Random seed {side.upper()}")
@@ -448,6 +479,9 @@ class MainWindow(QMainWindow):
     def _on_rendered(self, result: RenderResult) -> None:
         if result.generation != self.generation:
             return  # made with a model we have since replaced
+        if result.key not in ("render", "thumbA", "thumbB"):
+            self.context.rendered.emit(result)
+            return
         if result.key in ("thumbA", "thumbB"):
             thumb = self.latent_panel.thumb_a if result.key == "thumbA" else self.latent_panel.thumb_b
             thumb.set_array(result.image)
@@ -507,7 +541,7 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
 
-    def _on_model_loaded(self, generation: int, info: ModelInfo) -> None:
+    def _on_model_loaded(self, generation: int, info: ModelDescription) -> None:
         self.generation = generation
         self.model_info = info
         self._loading_path = None
@@ -518,8 +552,7 @@ class MainWindow(QMainWindow):
         self.last_result = None
         self._render_pending_since = None
         prefs.add_recent_file(info.path)
-        rows = style_rows(info.layer_infos, info.num_ws)
-        self.layers_panel.set_rows(rows)
+        self.layers_panel.set_rows(info.rows)
         self.latent_panel.set_class_count(info.c_dim)
         self.truncation_panel.set_model(info.num_ws, info.has_input_transform)
         self.setWindowTitle(f"{info.name} \u2014 StyleGAN Explorer")
@@ -541,6 +574,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self._sync_widgets()  # every panel: set_rows / set_model above reset their widgets to defaults
         self._request_render()
+        self.context.stateChanged.emit(state)
         self.canvas.set_message("Rendering\u2026")
         if self.stack.currentWidget() is self.welcome:
             for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
@@ -553,7 +587,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
-    def _fit_state(self, state: State, info: ModelInfo) -> State:
+    def _fit_state(self, state: State, info: ModelDescription) -> State:
         """``state`` fitted to the model (engine/document.py's rules); what changed goes to the status line."""
         fitted = fit_state(state, info)
         if fitted.notes:
@@ -590,6 +624,9 @@ class MainWindow(QMainWindow):
         """Open what a file is: a model, an exported PNG (its recipe), a session / state JSON or a W+ file."""
         path = Path(path)
         suffix = path.suffix.lower()
+        if suffix in self.context.handled_suffixes() and (suffix != ".png" or not recipes.has_recipe(path)):
+            if self.context.handle_file(str(path)):
+                return
         if suffix == ".png":
             self.open_image_recipe(path)
         elif suffix in (".npz", ".npy"):
@@ -822,6 +859,7 @@ class MainWindow(QMainWindow):
         else:
             self.state = session.state
             self._sync_widgets()
+            self.context.stateChanged.emit(self.state)
 
     def _startup(self, network, restore_session: bool) -> None:
         session = None
@@ -895,6 +933,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self._autosave.stop()
         self._fps_timer.stop()
+        self.jobs.cancel_all()
         if self.model_info is not None:
             self.save_session()
         self.worker.stop()
