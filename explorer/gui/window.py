@@ -53,6 +53,7 @@ from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
+JOB_STOP_S = 5.0  # at closing: how long a cancelled job may take to stop (it checks between chunks)
 SLOW_RENDER_S = 0.5  # a render pending longer than this is shown as "rendering… N s" over a dimmed image
 MODEL_FILTER = "Models (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES) + ")"
 OPEN_FILTER = ("Models, images, sessions, W+ (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES)
@@ -934,6 +935,8 @@ class MainWindow(QMainWindow):
         self._autosave.stop()
         self._fps_timer.stop()
         self.jobs.cancel_all()
+        for job in self.jobs.jobs():  # let each see the cancel, so none reports to a deleted window
+            job.wait(JOB_STOP_S)
         if self.model_info is not None:
             self.save_session()
         self.worker.stop()

@@ -12,6 +12,7 @@ File layout (.npz, no object arrays, so it opens with ``allow_pickle=False``)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -71,10 +72,10 @@ class DirectionSet:
     def w_dim(self) -> int:
         return self.vectors.shape[1]
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """sha256 of what the directions do (vectors, sigmas, names, ranges); the provenance is left out, so
-        the same directions found twice have the same hash."""
+        the same directions found twice have the same hash. Cached: every slider edit records it."""
         digest = hashlib.sha256()
         for array in (self.vectors, self.sigmas, self.layer_start, self.layer_end):
             digest.update(np.ascontiguousarray(array).tobytes())
