@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -51,6 +51,7 @@ class DirectionRow(QWidget):
     def __init__(self, dock: "DirectionsDock", index: int):
         super().__init__()
         self.index = index
+        self._shown: tuple | None = None  # (name, amount, selected) last mirrored
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
         self.select_button = QPushButton()
@@ -73,9 +74,14 @@ class DirectionRow(QWidget):
         for widget, stretch in ((self.select_button, 0), (self.slider, 1), (self.value_label, 0)):
             layout.addWidget(widget, stretch)
 
-    def show_direction(self, name: str, amount: float | None) -> None:
-        """Mirror the state: ``amount`` None when the state has no edit for this direction."""
+    def show_direction(self, name: str, amount: float | None, selected: bool) -> None:
+        """Mirror the state: ``amount`` None when the state has no edit for this direction. Unchanged rows
+        are left alone: the dock mirrors every state change of a drag, wherever it comes from."""
+        if self._shown == (name, amount, selected):
+            return
+        self._shown = (name, amount, selected)
         self.select_button.setText(name)
+        self.select_button.setChecked(selected)
         with blocked(self.slider):
             self.slider.setValue(round((amount or 0.0) * SLIDER_STEPS))
         self.value_label.setText("" if amount is None else f"{amount:+.2f}")
@@ -128,6 +134,7 @@ class DirectionsDock(QWidget):
         self.selected = 0
         self.shown = 0
         self.rows: list[DirectionRow] = []
+        self.row_buttons = QButtonGroup(self)
         self._previews_asked: dict[int, object] = {}  # slot -> the state last asked for
         self._model_sha = ""
         self._build()
@@ -273,6 +280,7 @@ class DirectionsDock(QWidget):
     def _on_set_chosen(self, position: int) -> None:
         self.selected = 0
         for row in self.rows:
+            self.row_buttons.removeButton(row.select_button)
             row.deleteLater()
         self.rows = []
         self.shown = 0
@@ -287,6 +295,7 @@ class DirectionsDock(QWidget):
         count = min(count, len(dset))
         for index in range(self.shown, count):
             row = DirectionRow(self, index)
+            self.row_buttons.addButton(row.select_button)  # exclusive: a click never unselects
             self.list_layout.insertWidget(self.list_layout.indexOf(self.more_button), row)
             self.rows.append(row)
         self.shown = count
@@ -460,8 +469,7 @@ class DirectionsDock(QWidget):
         edits = set_edits(self.ctx.state, dset)
         for row in self.rows:
             edit = edits.get(row.index)
-            row.show_direction(dset.names[row.index], None if edit is None else edit.amount)
-            row.select_button.setChecked(row.index == self.selected)
+            row.show_direction(dset.names[row.index], None if edit is None else edit.amount, row.index == self.selected)
         i = self.selected
         edit = edits.get(i)
         rows = (edit.rows or (0, info.num_ws - 1)) if edit is not None else dset.rows(i)
