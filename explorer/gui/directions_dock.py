@@ -42,7 +42,7 @@ SHOWN_STEP = 20  # directions listed at first, and added by "Show more" (a SeFa 
 PCA_SAMPLES = 100_000
 PCA_COMPONENTS = 20
 EXAMPLES = "Examples"  # the set that directions from example seeds are appended to
-GROUP_SHADES = {"coarse": QColor(70, 60, 40), "middle": QColor(45, 62, 50), "fine": QColor(42, 52, 72)}
+GROUP_SHADES = {"coarse": QColor(112, 86, 44), "middle": QColor(56, 98, 66), "fine": QColor(58, 78, 122)}
 
 
 class DirectionRow(QWidget):
@@ -176,6 +176,7 @@ class DirectionsDock(QWidget):
         self.pca_samples.setRange(1_000, 1_000_000)
         self.pca_samples.setSingleStep(10_000)
         self.pca_samples.setValue(PCA_SAMPLES)
+        self.pca_samples.setGroupSeparatorShown(True)
         pca_row.addWidget(self.pca_samples, 1)
         layout.addLayout(buttons)
         layout.addLayout(pca_row)
@@ -243,7 +244,7 @@ class DirectionsDock(QWidget):
             thumb.setObjectName(f"directionPreview{slot}")
             thumb.setToolTip(f"The image with this direction at {amount:+g} sigma")
             strip.addWidget(thumb, 0, slot, Qt.AlignCenter)
-            strip.addWidget(QLabel(f"{amount:+g}\u03c3", alignment=Qt.AlignCenter), 1, slot)
+            strip.addWidget(QLabel(f"{amount:+g}\u03c3" if amount else "0", alignment=Qt.AlignCenter), 1, slot)
             self.previews.append(thumb)
         detail.addLayout(strip)
         layout.addWidget(self.detail)
