@@ -136,11 +136,13 @@ class DirectionsDock(QWidget):
         self.rows: list[DirectionRow] = []
         self.row_buttons = QButtonGroup(self)
         self._previews_asked: dict[int, object] = {}  # slot -> the state last asked for
-        self._model_sha = ""
+        self._model_generation = 0  # models opened so far: a job's set is for the model it started on
+        self._sefa_pending = False
         self._build()
         ctx.modelLoaded.connect(self._on_model_loaded)
         ctx.stateChanged.connect(lambda state: self._mirror())
         ctx.rendered.connect(self._on_rendered)
+        ctx.imageShown.connect(self._on_image_shown)
 
     # ---- layout ---------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -311,13 +313,21 @@ class DirectionsDock(QWidget):
         with blocked(self.set_combo):
             self.set_combo.clear()
         self._on_set_chosen(-1)
-        self._model_sha = info.sha256
+        self._model_generation += 1
         self._previews_asked.clear()
         for thumb in self.previews:
             thumb.clear()
         self._enable(True)
         self.status.setText("Finding SeFa directions\u2026")
-        rows = (0, info.num_ws - 1)
+        self._sefa_pending = True
+
+    def _on_image_shown(self, result) -> None:
+        """The model's first image is up: now find its SeFa set (the job's copy of the model and its
+        sampling would otherwise compete with the first render)."""
+        if not self._sefa_pending:
+            return
+        self._sefa_pending = False
+        rows = (0, self.ctx.model_info.num_ws - 1)
         self._run("SeFa directions", lambda job, model: sefa_directions(model, rows, ctx=job),
                   lambda dset: self.add_set("SeFa (all rows)", dset))
 
@@ -325,10 +335,10 @@ class DirectionsDock(QWidget):
         """A direction-finding job ``fn(job_ctx, model) -> DirectionSet`` on a private copy of the model;
         ``show(dset)`` lists its set when it ends, unless another model was opened meanwhile. Progress goes
         to the status line; a failure to the banner, and nothing changes."""
-        sha = self._model_sha
+        generation = self._model_generation
 
         def current() -> bool:
-            return sha == self._model_sha
+            return generation == self._model_generation
 
         def done(dset: DirectionSet) -> None:
             if current():
