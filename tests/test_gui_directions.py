@@ -134,11 +134,15 @@ def test_pca_examples_rename_and_save(qtbot, window, renderer, tmp_path):
                         timeout=TIMEOUT)
     assert dock.dset.names == ("smile", "age") and dock.selected == 1
 
+    dock.set_combo.setCurrentIndex(0)  # SeFa
+    dock.move_slider(3, -1.0)
+    dock.set_combo.setCurrentText("Examples")
+    assert dock.other_edits.isVisibleTo(dock) and "1 edit from other sets" in dock.other_edits.text()
     dock.move_slider(0, 1.5)
     dock.select(0)
     dock.name_edit.setText("grin")
     dock.name_edit.editingFinished.emit()
-    assert window.state.edits[0].name == "grin" and dock.rows[0].select_button.text() == "grin"
+    assert window.state.edits[1].name == "grin" and dock.rows[0].select_button.text() == "grin"
 
     path = tmp_path / "mine.npz"
     assert dock.save_set(path)

@@ -186,6 +186,12 @@ class DirectionsDock(QWidget):
         self.status.setObjectName("directionsStatus")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        self.other_edits = QLabel()
+        self.other_edits.setObjectName("otherEdits")
+        self.other_edits.setToolTip("Edits of directions from other sets (or older files) are in the image too; "
+                                    "choose their set to see their sliders")
+        self.other_edits.hide()
+        layout.addWidget(self.other_edits)
 
         self.list_holder = QWidget()
         self.list_layout = QVBoxLayout(self.list_holder)
@@ -476,8 +482,12 @@ class DirectionsDock(QWidget):
         dset, info = self.dset, self.ctx.model_info
         if dset is None or info is None:
             self.detail.setEnabled(False)
+            self.other_edits.hide()
             return
         edits = set_edits(self.ctx.state, dset)
+        others = len(self.ctx.state.edits) - len(edits)
+        self.other_edits.setText(f"+ {others} edit{'s' if others > 1 else ''} from other sets in the image")
+        self.other_edits.setVisible(others > 0)
         for row in self.rows:
             edit = edits.get(row.index)
             row.show_direction(dset.names[row.index], None if edit is None else edit.amount, row.index == self.selected)
