@@ -23,6 +23,7 @@ from explorer.gui import main_window  # noqa: E402
 from explorer.gui.range_slider import RangeSlider  # noqa: E402
 
 TIMEOUT = 60_000
+SG3 = "tests/fixtures/nvidia/sg3t-32.pkl"
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,11 @@ def test_bad_direction_files_are_one_line_banners_and_change_nothing(qtbot, wind
     save_directions(good, dock.dset)
     dock.import_file(good)
     qtbot.waitUntil(lambda: dock.set_combo.currentText() == "good.npz", timeout=TIMEOUT)
+
+    dock.move_slider(2, 1.0)
+    window.open_model(SG3)  # another W: the old sets go, the new model's SeFa set comes
+    qtbot.waitUntil(lambda: bool(dock.sets) and dock.dset.w_dim == 64, timeout=TIMEOUT)
+    assert [label for label, _ in dock.sets] == ["SeFa (all rows)"] and window.state.edits == ()
 
 
 def test_pca_examples_rename_and_save(qtbot, window, renderer, tmp_path):
