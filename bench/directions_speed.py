@@ -4,7 +4,8 @@
     OMP_NUM_THREADS=1 python bench/directions_speed.py --synthetic sg2-256 --pca-samples 20000
 
 SeFa is timed twice: with 2 sigma samples (the least allowed: about the factorization alone) and as the
-window and the CLI run it, with 10,000 mapped samples for the sigmas. PCA maps ``--pca-samples`` z through the 8-layer mapping network in chunks.
+window and the CLI run it, with 10,000 mapped samples for the sigmas. PCA maps ``--pca-samples`` z
+through the 8-layer mapping network in chunks.
 Random weights take as long as trained ones: the work is the same matrix products.
 """
 

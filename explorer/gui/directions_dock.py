@@ -20,9 +20,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from explorer.cli.common import parse_int_list
 from explorer.engine.directions import (DirectionSet, combined, example_direction, import_directions,
@@ -32,7 +32,7 @@ from explorer.engine.directions.edits import (edit_position, renamed, set_edits,
 from explorer.engine.layers import GROUPS, rows_in_group
 from explorer.errors import ExplorerError
 from explorer.gui.range_slider import RangeSlider
-from explorer.gui.widgets import Slider, Thumbnail, blocked
+from explorer.gui.widgets import ComboBox, Slider, SpinBox, Thumbnail, blocked
 
 SLIDER_STEPS = 100  # slider units per sigma: -5..+5 sigma in steps of 0.01
 AMOUNT_LIMIT = 5
@@ -149,7 +149,7 @@ class DirectionsDock(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
-        self.set_combo = QComboBox()
+        self.set_combo = ComboBox()
         self.set_combo.setObjectName("directionSet")
         self.set_combo.setToolTip("Direction set shown")
         self.set_combo.currentIndexChanged.connect(self._on_set_chosen)
@@ -173,7 +173,7 @@ class DirectionsDock(QWidget):
             self.buttons[name] = button
         pca_row = QHBoxLayout()
         pca_row.addWidget(QLabel("PCA samples"))
-        self.pca_samples = QSpinBox()
+        self.pca_samples = SpinBox()
         self.pca_samples.setObjectName("pcaSamples")
         self.pca_samples.setRange(1_000, 1_000_000)
         self.pca_samples.setSingleStep(10_000)
@@ -294,6 +294,7 @@ class DirectionsDock(QWidget):
         self.rows = []
         self.shown = 0
         dset = self.dset
+        self.more_button.hide()
         if dset is not None:
             self.status.setText(f"{len(dset)} directions ({dset.method}); amounts in sigma")
             self._show_rows(SHOWN_STEP)
