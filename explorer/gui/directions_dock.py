@@ -138,6 +138,7 @@ class DirectionsDock(QWidget):
         self._previews_asked: dict[int, object] = {}  # slot -> the state last asked for
         self._model_generation = 0  # models opened so far: a job's set is for the model it started on
         self._sefa_pending = False
+        self._jobs: list = []  # JobHandles of this model's direction jobs
         self._build()
         ctx.modelLoaded.connect(self._on_model_loaded)
         ctx.stateChanged.connect(lambda state: self._mirror())
@@ -321,6 +322,9 @@ class DirectionsDock(QWidget):
             self.set_combo.clear()
         self._on_set_chosen(-1)
         self._model_generation += 1
+        for handle in self._jobs:  # their sets would be for the model that was open
+            handle.cancel()
+        self._jobs = []
         self._previews_asked.clear()
         for thumb in self.previews:
             thumb.clear()
@@ -361,7 +365,7 @@ class DirectionsDock(QWidget):
             if current():
                 self.status.setText(f"{name}: {message}")
 
-        self.ctx.run_job(name, fn, on_done=done, on_error=failed, on_progress=progress)
+        self._jobs.append(self.ctx.run_job(name, fn, on_done=done, on_error=failed, on_progress=progress))
 
     def compute_pca(self) -> None:
         samples = self.pca_samples.value()
