@@ -38,6 +38,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.favourites_panel",  # saved states with thumbnails, tags and notes
     "explorer.gui.seed_browser",  # a contact sheet of seeds to pick A / B from
     "explorer.gui.compare",  # pin an image; split wipe, side by side, A | mix | B
+    "explorer.gui.directions_dock",  # latent-direction sliders, ranges and previews
     "explorer.gui.controls_dock",  # the Controls dock: OSC / MIDI / LFO live control (docs/live-control.md)
 )
 

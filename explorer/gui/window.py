@@ -733,6 +733,8 @@ class MainWindow(QMainWindow):
 
     def _on_job_done(self, token: int, result, error: str) -> None:
         on_done = self._jobs.pop(token, None)
+        if self._shut_down:  # e.g. a job's model copy made while closing: start nothing on a closed window
+            return
         if error:
             self.show_error(error)
         elif on_done is not None:
