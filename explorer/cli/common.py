@@ -47,34 +47,6 @@ def pick_device(name: str) -> torch.device:
     return torch.device(resolve_device(name, strict=True))
 
 
-def parse_int_list(text: str, what: str = "seed", low: int = 0, high: int = MAX_SEED) -> list[int]:
-    """'0-3,7' -> [0, 1, 2, 3, 7] (inclusive ranges, as NVIDIA's scripts), each within low..high."""
-    values: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                start_text, end_text = part.split("-", 1)
-                start, end = int(start_text), int(end_text)
-                if end < start:
-                    raise UsageError(f"{what} range {part!r} runs backwards")
-                if end - start > 100_000:
-                    raise UsageError(f"{what} range {part!r} is too long (at most 100,000 values)")
-                values.extend(range(start, end + 1))
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise UsageError(f"bad {what} list {text!r}: {part!r} is not a number or a range a-b") from None
-    if not values:
-        raise UsageError(f"empty {what} list {text!r}")
-    for v in values:
-        if not low <= v <= high:
-            raise UsageError(f"{what} {v} is out of range {low}..{high}")
-    return values
-
-
 def parse_pair(text: str, what: str) -> tuple[float, float]:
     """'0.2,-0.1' -> (0.2, -0.1)."""
     try:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.cli.common import (add_device_arg, add_network_arg, check_class, check_writable, parse_int_list,
-                                 pick_device, resolve_network)
+from explorer.cli.common import (add_device_arg, add_network_arg, check_class, check_writable, pick_device,
+                                 resolve_network)
+from explorer.engine.seeds import parse_int_list
 from explorer.engine.directions import (example_direction, import_directions, load_directions, pca_directions,
                                         save_directions, sefa_directions)
 from explorer.engine.images import tile, to_uint8

@@ -16,10 +16,10 @@ from explorer.cli.common import (
     add_state_args,
     check_writable,
     command_state,
-    parse_int_list,
     pick_device,
     resolve_network,
 )
+from explorer.engine.seeds import parse_int_list
 from explorer.cli.directions import parse_edit
 from explorer.engine.images import to_uint8, to_uint16
 from explorer.engine.favourites import favourites_in, file_stem, fit_favourite

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.cli.common import add_device_arg, add_network_arg, check_writable, parse_int_list, pick_device, resolve_network
+from explorer.cli.common import add_device_arg, add_network_arg, check_writable, pick_device, resolve_network
+from explorer.engine.seeds import parse_int_list
 from explorer.engine.images import tile, to_uint8
 from explorer.engine.layers import GROUPS, rows_in_group, style_rows
 from explorer.engine.recipe import recipe_for, write_png

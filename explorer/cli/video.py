@@ -30,12 +30,12 @@ from explorer.cli.common import (
     add_state_args,
     check_class,
     class_given,
-    parse_int_list,
     pick_device,
     resolve_network,
     state_flags_given,
     state_from_args,
 )
+from explorer.engine.seeds import parse_int_list
 from explorer.engine.render import Renderer
 from explorer.engine.state import Latent
 from explorer.errors import UsageError

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDialogButtonBo
                                QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
-from explorer.cli.common import parse_int_list
+from explorer.engine.seeds import parse_int_list
 from explorer.engine.directions import (DirectionSet, combined, example_direction, import_directions,
                                         pca_directions, save_directions, sefa_directions)
 from explorer.engine.directions.edits import (edit_position, renamed, set_edits, with_direction, with_set_names,
