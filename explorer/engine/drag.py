@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorer.engine.images import to_uint8
+from explorer.engine.images import to_uint8, upscale_nearest
 from explorer.engine.jobs import JobContext
 from explorer.engine.render import Renderer
 from explorer.engine.state import MAX_DRAG_POINTS, DragRecord, Latent, State
@@ -302,6 +302,7 @@ def drag(ctx: JobContext, renderer: Renderer, state: State, spec: DragSpec,
             w_rows.grad = grad
             optimizer.step()
             step += 1
+    ctx.progress(1.0, f"drag {'reached its targets' if reached else 'stopped'} after {step} steps")
     wplus = torch.cat([w_rows.detach(), w_start[rows:]])
     return DragResult(wplus.cpu().numpy().astype(np.float32), to_uint8(image)[0], _points(handles), step, rows,
                       reached)
@@ -345,3 +346,30 @@ def dragged_state(state: State, result: DragResult, spec: DragSpec) -> State:
 
 def _edited(state: State) -> bool:
     return any(e.amount for e in state.edits)
+
+
+# ---- the step video -------------------------------------------------------------------------------------
+
+VIDEO_MIN_SIZE = 256  # small models' frames are enlarged (pixel repetition) to at least this
+
+
+def video_scale(img_resolution: int) -> int:
+    """How many times a step video enlarges the model's images."""
+    return max(1, VIDEO_MIN_SIZE // img_resolution)
+
+
+def step_frame(step: DragStep, targets: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """One frame of a drag's step video: the step's image, enlarged for small models, with each tracked
+    handle as a red dot and each target as a blue one (as the window draws them)."""
+    factor = video_scale(step.image.shape[1])
+    frame = upscale_nearest(step.image[..., :3] if step.image.shape[-1] >= 3 else step.image.repeat(3, -1), factor)
+    frame = np.ascontiguousarray(frame)
+    radius = max(2, factor)
+    for points, colour in ((targets, (40, 90, 255)), (step.handles, (255, 40, 40))):
+        for x, y in points:
+            cx, cy = (x + 0.5) * factor, (y + 0.5) * factor
+            rows = slice(max(0, int(cy - radius)), int(cy + radius) + 1)
+            cols = slice(max(0, int(cx - radius)), int(cx + radius) + 1)
+            yy, xx = np.mgrid[rows, cols]
+            frame[rows, cols][(yy + 0.5 - cy) ** 2 + (xx + 0.5 - cx) ** 2 <= radius**2] = colour
+    return frame
