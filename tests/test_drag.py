@@ -66,9 +66,10 @@ def test_dragging_moves_the_content_to_the_target(renderer):
 def test_with_a_mask_the_outside_stays(renderer):
     free = np.zeros((64, 64), bool)
     free[8:56, 12:52] = True
-    spec = DragSpec(handles=(HANDLE,), targets=(TARGET,), mask=free, steps=120)
+    target = (31.0, 32.0)  # a shorter drag than above, to keep the test quick
+    spec = DragSpec(handles=(HANDLE,), targets=(target,), mask=free, steps=80)
     result, _ = run_drag(renderer, SEED_STATE, spec)
-    assert np.linalg.norm(np.array(result.handles[0]) - TARGET) <= 2
+    assert np.linalg.norm(np.array(result.handles[0]) - target) <= 2
     before = renderer.render(SEED_STATE).astype(float)
     change = np.abs(renderer.render(dragged_state(SEED_STATE, result, spec)).astype(float) - before).mean(-1)
     assert change[~free].mean() < 3 and change[free].mean() > 4 * change[~free].mean()
@@ -115,9 +116,10 @@ def test_stylegan3_drags_too():
     model = load_model(FIXTURES / "sg3t-32.pkl", torch.device("cpu"))
     layer = feature_layer(model.generator)
     assert layer.resolution == 32 and layer.margin == 10  # its 52 px layer, the margin cut
-    spec = DragSpec(handles=((12.0, 16.0),), targets=((18.0, 16.0),), steps=30)
+    spec = DragSpec(handles=((12.0, 16.0),), targets=((18.0, 16.0),), steps=20)
     result, steps = run_drag(Renderer(model), State(a=Latent(seed=0)), spec)
-    assert steps[-1].distance < steps[0].distance - 2  # the tracked handle came closer to the target
+    assert result.reached and np.linalg.norm(np.array(result.handles[0]) - (18, 16)) <= 2
+    assert steps[-1].distance < steps[0].distance
     assert result.wplus.shape == (model.generator.num_ws, model.generator.w_dim)
 
 

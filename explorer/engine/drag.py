@@ -91,7 +91,8 @@ def feature_layer(generator: torch.nn.Module) -> FeatureLayer:
 
 
 class FeatureTap:
-    """Keeps the last output of a ``FeatureLayer`` while in a ``with`` block (a forward hook)."""
+    """Keeps the last output of a ``FeatureLayer`` while in a ``with`` block (a forward hook), and passes
+    it on detached."""
 
     def __init__(self, layer: FeatureLayer):
         self.layer = layer
@@ -104,10 +105,15 @@ class FeatureTap:
     def __exit__(self, *exc) -> None:
         self._handle.remove()
 
-    def _keep(self, module, inputs, output) -> None:
+    def _keep(self, module, inputs, output):
         x = output[0] if isinstance(output, tuple) else output  # StyleGAN2 blocks return (x, img)
         m = self.layer.margin
         self.features = (x[..., m:x.shape[-2] - m, m:x.shape[-1] - m] if m else x).float()
+        # The layers after the tap only make the image, which needs no gradient: detached, they record
+        # no autograd graph (and StyleGAN3's take their faster inference convolutions).
+        if isinstance(output, tuple):
+            return tuple(None if t is None else t.detach() for t in output)
+        return output.detach()
 
 
 # ---- sampling features at image points ------------------------------------------------------------------
