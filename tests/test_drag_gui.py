@@ -1,0 +1,84 @@
+"""The window's Drag tool (explorer/gui/drag_tool.py), driven with the mouse on the bundled model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QRadioButton  # noqa: E402
+
+from explorer.engine.render import Renderer  # noqa: E402
+from explorer.engine.state import Latent  # noqa: E402
+from explorer.formats import BUNDLED_MODEL, load_model  # noqa: E402
+from explorer.gui import main_window  # noqa: E402
+
+TIMEOUT = 60_000
+
+
+@pytest.fixture
+def window(qtbot):
+    window = main_window(network=BUNDLED_MODEL, autosave=False, restore_session=False)
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.model_info is not None and window.is_current(), timeout=TIMEOUT)
+    window.set_state(window.state.replace(a=Latent(seed=3), psi=0.7), "seed")
+    qtbot.waitUntil(window.is_current, timeout=TIMEOUT)
+    return window
+
+
+def click(qtbot, canvas, x, y):
+    """A left click on image pixel (x, y) (its centre)."""
+    pos = canvas.to_widget(x + 0.5, y + 0.5).toPoint()
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=pos)
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=pos)
+
+
+def test_drag_in_the_window_is_one_undo_step_and_reopens(window, qtbot, tmp_path):
+    tool = window.features["drag_tool"]
+    canvas = window.canvas
+    tool.action.trigger()
+    assert canvas.tool() is tool and tool.dock.isVisibleTo(window)
+    click(qtbot, canvas, 25, 32)
+    click(qtbot, canvas, 35, 32)
+    assert tool.points.pairs() == (((25, 32),), ((35, 32),))
+    before_state, before_image = window.state, window.image_array().copy()
+    shown = canvas.images_shown
+    tool.panel.steps.setValue(6)
+    qtbot.mouseClick(tool.panel.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.state.a.w_plus is not None and window.is_current(), timeout=TIMEOUT)
+    assert canvas.images_shown >= shown + 6  # every step was shown, then the result
+    record = window.state.a.drags[-1]
+    assert record.steps == 6 and record.handles == ((25, 32),)
+    assert tool.points.handles[0] == record.reached[0] and tool.points.targets == [(35, 32)]  # next round
+    assert not np.array_equal(window.image_array(), before_image)
+    np.testing.assert_array_equal(window.image_array(), Renderer(load_model(BUNDLED_MODEL)).render(window.state))
+    window.undo_action.trigger()
+    qtbot.waitUntil(window.is_current, timeout=TIMEOUT)
+    assert window.state == before_state
+    np.testing.assert_array_equal(window.image_array(), before_image)
+
+
+def test_mask_brush_and_reset(window, qtbot):
+    tool = window.features["drag_tool"]
+    canvas = window.canvas
+    tool.set_active(True)
+    tool.panel.findChild(QRadioButton, "dragMode_mask").setChecked(True)
+    start, end = canvas.to_widget(10.5, 10.5).toPoint(), canvas.to_widget(30.5, 10.5).toPoint()
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=start)
+    qtbot.mouseMove(canvas, end)
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=end)
+    mask = tool.points.mask
+    assert mask is not None and mask[10, 10:31].all() and not mask[30, 10] and not mask[10, 40]
+    canvas.grab()  # paints the tint and the points without error
+    tool.panel.findChild(QRadioButton, "dragMode_points").setChecked(True)
+    click(qtbot, canvas, 5, 5)
+    assert tool.points.handles == [(5, 5)] and not tool.panel.start_button.isEnabled()  # no target yet
+    qtbot.mouseClick(tool.panel.reset_button, Qt.LeftButton)
+    assert tool.points.handles == [] and tool.points.mask is not None
+    qtbot.mouseClick(tool.panel.clear_mask_button, Qt.LeftButton)
+    assert tool.points.mask is None
+    tool.set_active(False)
+    assert canvas.tool() is None
