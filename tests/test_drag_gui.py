@@ -82,3 +82,33 @@ def test_mask_brush_and_reset(window, qtbot):
     assert tool.points.mask is None
     tool.set_active(False)
     assert canvas.tool() is None
+
+
+def test_recorded_steps_and_a_cancelled_drag(window, qtbot, tmp_path, monkeypatch):
+    tool = window.features["drag_tool"]
+    tool.set_active(True)
+    click(qtbot, window.canvas, 25, 32)
+    click(qtbot, window.canvas, 35, 32)
+    video = tmp_path / "steps.gif"
+    monkeypatch.setattr(tool, "ask_video_path", lambda: str(video))
+    tool.panel.record.setChecked(True)
+    tool.panel.steps.setValue(3)
+    tool.start()
+    qtbot.waitUntil(lambda: window.state.a.w_plus is not None and window.is_current(), timeout=TIMEOUT)
+    from PIL import Image
+
+    with Image.open(video) as frames:
+        assert frames.n_frames == 4 and frames.size == (256, 256)
+    # a cancelled drag leaves the state, and shows its image again
+    state, image = window.state, window.image_array().copy()
+    tool.panel.record.setChecked(False)
+    tool.panel.steps.setValue(5000)
+    tool.start()
+    qtbot.waitUntil(lambda: bool(window.features["drag_tool"].ctx.jobs()), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.canvas.images_shown > 0 and not np.array_equal(window.image_array(), image),
+                    timeout=TIMEOUT)
+    for job in tool.ctx.jobs():
+        job.cancel()
+    qtbot.waitUntil(lambda: not tool.ctx.jobs() and tool.panel.start_button.isEnabled(), timeout=TIMEOUT)
+    assert window.state == state
+    np.testing.assert_array_equal(window.image_array(), image)

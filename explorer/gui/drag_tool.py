@@ -7,6 +7,8 @@ may change). Start runs the drag as a job on a private copy of the model (progre
 status bar); the canvas shows every step. Stop ends it early keeping what it has. The result becomes the
 state's W+ latent as one undoable step ("Drag"); the handles then sit where they were tracked to, the
 targets and the mask stay, ready for another round. The points and the mask are kept in the session.
+With *Record steps* checked, Start first asks for a video file and writes every step into it (the
+command line's step video: handles red, targets blue).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,10 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.engine.drag import DragSpec, decode_mask, drag, dragged_state, encode_mask
+from explorer.engine.drag import DragSpec, decode_mask, drag, dragged_state, encode_mask, step_frame, video_scale
 from explorer.engine.render import Renderer
 from explorer.errors import ExplorerError
 from explorer.gui.widgets import SpinBox
+from explorer.video.encoders import format_of, open_writer
+
+VIDEO_FPS = 30
 
 HANDLE_COLOUR, TARGET_COLOUR, MASK_TINT = QColor(235, 50, 50), QColor(50, 110, 255), QColor(255, 210, 0, 90)
 GRAB_DISTANCE = 8.0  # widget points: a press this near a point moves it
@@ -112,6 +119,7 @@ class DragTool:
         self._stop = threading.Event()
         self._running = False
         self._shown_before: np.ndarray | None = None
+        self._writer = None  # the step video being recorded
         self._mask_image: QImage | None = None
         self.panel = DragPanel(self)
         self.dock = ctx.add_dock(self.panel, "Drag", "dragDock", area="right", visible=False)
@@ -241,6 +249,8 @@ class DragTool:
         except ExplorerError as exc:
             self.ctx.show_error(f"Drag: {exc}")
             return
+        if self.panel.record.isChecked() and not self._open_video():
+            return
         state = self.ctx.state
         self._stop.clear()
         self._running = True
@@ -251,28 +261,65 @@ class DragTool:
             return drag(job_ctx, Renderer(model), state, spec, should_stop=self._stop.is_set)
 
         def done(result) -> None:
-            self._finish()
+            video = self._finish(keep_video=True)
             self.points.handles[:len(result.handles)] = list(result.handles)  # ready for another round
             self.ctx.set_state(dragged_state(state, result, spec), "Drag")
             verdict = "reached its targets" if result.reached else "stopped"
-            self.ctx.show_status(f"Drag {verdict} after {result.steps} steps")
+            recorded = f"; steps recorded in {video}" if video is not None else ""
+            self.ctx.show_status(f"Drag {verdict} after {result.steps} steps{recorded}")
             self._changed()
 
+        self._targets = spec.targets
         self.ctx.run_job("Drag", job, on_done=done, on_preview=self._show_step, on_error=self._failed,
                          on_cancelled=self._cancelled)
+
+    def ask_video_path(self) -> str:
+        """Where to record the step video ("" to give up; tests replace this)."""
+        path, _ = QFileDialog.getSaveFileName(self.ctx.widget, "Record drag steps", "drag.mp4",
+                                              "Videos (*.mp4 *.webm *.gif)")
+        return path
+
+    def _open_video(self) -> bool:
+        path = self.ask_video_path()
+        if not path:
+            return False
+        size = self._size() * video_scale(self._size())
+        try:
+            # the file dialog has asked before replacing a file
+            self._writer = open_writer(path, format_of(path), VIDEO_FPS, size, size, overwrite=True)
+        except (ExplorerError, OSError) as exc:
+            self.ctx.show_error(f"Drag: cannot record the steps: {exc}")
+            return False
+        return True
 
     def stop(self) -> None:
         """End the running drag after its current step, keeping the result so far."""
         self._stop.set()
 
     def _show_step(self, step) -> None:
-        if self._running:
-            self.ctx.canvas.set_image(step.image)
-            self.panel.show_step(step)
+        if not self._running:
+            return
+        self.ctx.canvas.set_image(step.image)
+        self.panel.show_step(step)
+        if self._writer is not None:
+            try:
+                self._writer.write(step_frame(step, self._targets))
+            except OSError as exc:  # a full disk: the drag goes on, the recording stops
+                self._writer.abort()
+                self._writer = None
+                self.ctx.show_error(f"Drag: recording the steps stopped: {exc}")
 
-    def _finish(self) -> None:
+    def _finish(self, keep_video: bool = False):
+        """The drag is over: close the step video (kept or dropped); returns its path if kept."""
         self._running = False
         self._shown_before = None
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return None
+        if keep_video:
+            return writer.finish()
+        writer.abort()
+        return None
 
     def _cancelled(self) -> None:
         if self._shown_before is not None:
@@ -323,6 +370,9 @@ class DragPanel(QWidget):
         self.steps.setValue(200)
         form.addRow("Most steps", self.steps)
         layout.addLayout(form)
+        self.record = QCheckBox("Record steps as a video")
+        self.record.setObjectName("dragRecord")
+        layout.addWidget(self.record)
 
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
