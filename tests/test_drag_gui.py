@@ -112,3 +112,20 @@ def test_recorded_steps_and_a_cancelled_drag(window, qtbot, tmp_path, monkeypatc
     qtbot.waitUntil(lambda: not tool.ctx.jobs() and tool.panel.start_button.isEnabled(), timeout=TIMEOUT)
     assert window.state == state
     np.testing.assert_array_equal(window.image_array(), image)
+
+
+def test_points_survive_the_session_and_bad_session_data_leaves_them_empty():
+    from explorer.gui.drag_tool import DragPoints
+
+    points = DragPoints()
+    points.add((1, 2))
+    points.add((3, 4))
+    points.add((5, 6))  # a handle still without target
+    points.brush(16, (4, 4), (10, 4), 2, free=True)
+    again = DragPoints()
+    again.load_json(points.to_json())
+    assert again.handles == points.handles and again.targets == points.targets
+    assert np.array_equal(again.mask, points.mask) and again.pairs() == (((1, 2),), ((3, 4),))
+    for bad in ("x", {"handles": "ab"}, {"handles": [[1]]}, {"handles": [[1, 2]], "mask": "zz"}):
+        again.load_json(bad)
+        assert again.handles == [] and again.mask is None
