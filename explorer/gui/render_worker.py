@@ -31,31 +31,11 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
+from explorer.engine.describe import describe
 from explorer.engine.devices import resolve_device
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the UI thread may know about the model (never the torch objects themselves)."""
-
-    path: Path
-    sha256: str
-    source_format: str
-    num_ws: int
-    c_dim: int
-    w_dim: int
-    img_resolution: int
-    has_input_transform: bool
-    layer_infos: tuple = ()
-    device: str = "cpu"
-    notes: tuple = ()
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
 
 @dataclass
@@ -95,7 +75,7 @@ def one_line(exc: BaseException, path: str | Path | None = None) -> str:
 
 
 class RenderWorker(QThread):
-    modelLoaded = Signal(int, object)  # generation, ModelInfo
+    modelLoaded = Signal(int, object)  # generation, ModelDescription
     loadFailed = Signal(str, str)  # path, one-line reason
     rendered = Signal(object)  # RenderResult (key 'render' or 'thumbA' / 'thumbB')
     renderFailed = Signal(str)
@@ -209,10 +189,7 @@ class RenderWorker(QThread):
         finally:
             self.busyChanged.emit(False)
         g = model.generator
-        try:
-            infos = tuple(g.layer_infos())
-        except Exception:
-            infos = ()
+        info = dataclasses.replace(describe(model), device=str(renderer.device))
         for handle in self._hooks:  # the previous model's; it may live on in a job's copy
             handle.remove()
         self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in g.synthesis.modules()]
@@ -221,12 +198,6 @@ class RenderWorker(QThread):
         self.generation += 1
         with self._cond:  # requests made for the previous model are void
             self._slots.clear()
-        info = ModelInfo(
-            path=Path(model.path), sha256=model.sha256, source_format=model.source_format,
-            num_ws=int(g.num_ws), c_dim=int(g.c_dim), w_dim=int(g.w_dim), img_resolution=int(g.img_resolution),
-            has_input_transform=bool(getattr(g, "has_input_transform", False)), layer_infos=infos,
-            device=str(renderer.device), notes=tuple(model.notes),
-        )
         self.modelLoaded.emit(self.generation, info)
 
     def _checkpoint(self, module, args) -> None:
