@@ -44,6 +44,10 @@ def renderer(bundled):
     return Renderer(bundled)
 
 
+def png_pixels(path):
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
 def run_drag(renderer, state, spec):
     steps = []
     result = drag(JobContext(on_preview=steps.append), renderer, state, spec)
@@ -179,11 +183,16 @@ def test_cli_writes_image_with_recipe_latent_and_video(tmp_path, renderer, capsy
     out = tmp_path / "out"
     recipe = read_recipe(out / "drag.png")
     assert recipe.state.a.drags[0].steps == 3 and recipe.state.a.drags[0].mask is not None
-    assert np.array_equal(np.asarray(Image.open(out / "drag.png").convert("RGB")), renderer.render(recipe.state))
+    assert np.array_equal(png_pixels(out / "drag.png"), renderer.render(recipe.state))
     assert np.allclose(load_wplus_file(out / "projected_w.npz")[0], np.array(recipe.state.a.w_plus))
     with Image.open(out / "steps.gif") as video:
         assert video.n_frames == 4 and video.size == (256, 256)  # steps 0..3, enlarged 4x
     assert "after 3 steps" in capsys.readouterr().out
+    # a projected W+ file starts a drag as a seed does: zero steps give its image back
+    assert main(["drag", "--projected-w", str(out / "projected_w.npz"), "--handle", "1,1", "--target", "9,9",
+                 "--steps", "0", "--no-video", "--outdir", str(tmp_path / "again")]) == 0
+    assert np.array_equal(png_pixels(tmp_path / "again" / "drag.png"), png_pixels(out / "drag.png"))
+    assert not (tmp_path / "again" / "drag.mp4").exists()
     # a second run refuses to overwrite
     assert main(["drag", "--handle", "1,1", "--target", "2,2", "--steps", "0", "--outdir", str(out)]) == 2
 

@@ -112,6 +112,13 @@ def test_recorded_steps_and_a_cancelled_drag(window, qtbot, tmp_path, monkeypatc
     qtbot.waitUntil(lambda: not tool.ctx.jobs() and tool.panel.start_button.isEnabled(), timeout=TIMEOUT)
     assert window.state == state
     np.testing.assert_array_equal(window.image_array(), image)
+    # Stop ends a drag early and keeps what it has, as one more undo step
+    shown = window.canvas.images_shown
+    tool.start()
+    qtbot.waitUntil(lambda: window.canvas.images_shown >= shown + 2, timeout=TIMEOUT)
+    qtbot.mouseClick(tool.panel.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: window.state != state and window.is_current(), timeout=TIMEOUT)
+    assert len(window.state.a.drags) == 2 and window.state.a.drags[-1].steps < 5000
 
 
 def test_points_survive_the_session_and_bad_session_data_leaves_them_empty():
