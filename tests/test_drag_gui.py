@@ -133,6 +133,12 @@ def test_points_survive_the_session_and_bad_session_data_leaves_them_empty():
     again.load_json(points.to_json())
     assert again.handles == points.handles and again.targets == points.targets
     assert np.array_equal(again.mask, points.mask) and again.pairs() == (((1, 2),), ((3, 4),))
+    again.fit(8)  # a smaller model: the pair still fits, the handle at (5, 6) too, the 16 px mask not
+    assert again.handles == [(1, 2), (5, 6)] and again.targets == [(3, 4)] and again.mask is None
+    again.fit(5)
+    assert again.handles == [(1, 2)] and again.targets == [(3, 4)]
+    again.fit(3)
+    assert again.handles == [] and again.targets == []
     for bad in ("x", {"handles": "ab"}, {"handles": [[1]]}, {"handles": [[1, 2]], "mask": "zz"}):
         again.load_json(bad)
         assert again.handles == [] and again.mask is None

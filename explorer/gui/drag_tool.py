@@ -53,9 +53,22 @@ class DragPoints:
     ((0, 0) the top-left pixel's centre; the canvas's image coordinates are 0.5 more)."""
 
     def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
         self.handles: list[tuple[float, float]] = []
         self.targets: list[tuple[float, float]] = []
         self.mask: np.ndarray | None = None  # bool [H, W], True where the image may change
+
+    def fit(self, size: int) -> None:
+        """Keep what fits an image of ``size`` pixels: pairs inside it, a mask of its size."""
+        inside = lambda p: 0 <= p[0] <= size - 1 and 0 <= p[1] <= size - 1  # noqa: E731
+        keep = [i for i, h in enumerate(self.handles)
+                if inside(h) and (i >= len(self.targets) or inside(self.targets[i]))]
+        self.targets = [self.targets[i] for i in keep if i < len(self.targets)]
+        self.handles = [self.handles[i] for i in keep]
+        if self.mask is not None and self.mask.shape != (size, size):
+            self.mask = None
 
     def add(self, point: tuple[float, float]) -> None:
         """A handle, or the target of the last handle if it has none yet."""
@@ -97,13 +110,13 @@ class DragPoints:
 
     def load_json(self, data) -> None:
         """Points from a session; anything malformed leaves the tool empty."""
-        self.__init__()
+        self.clear()
         try:
             self.handles = [(float(x), float(y)) for x, y in data.get("handles", [])]
             self.targets = [(float(x), float(y)) for x, y in data.get("targets", [])][:len(self.handles)]
             self.mask = decode_mask(data["mask"]) if data.get("mask") else None
         except (AttributeError, TypeError, ValueError, ExplorerError):
-            self.__init__()
+            self.clear()
 
 
 class DragTool:
@@ -130,10 +143,6 @@ class DragTool:
         ctx.register_session_part("drag", self.points.to_json, self._restore)
 
     # ---- on and off -------------------------------------------------------------------------------
-    @property
-    def active(self) -> bool:
-        return self.ctx.canvas.tool() is self
-
     def set_active(self, on: bool) -> None:
         self.action.setChecked(on)
 
@@ -146,9 +155,10 @@ class DragTool:
             self.dock.raise_()
 
     def _model_loaded(self, info) -> None:
-        """Another model: its image may be another size, so the points and the mask go."""
-        self.reset_points()
-        self.clear_mask()
+        """Another model: points outside its image and a mask of another size go."""
+        self.points.fit(info.img_resolution)
+        self._mask_image = None
+        self._changed()
 
     # ---- the canvas tool --------------------------------------------------------------------------
     def _size(self) -> int:
@@ -225,9 +235,8 @@ class DragTool:
 
     def _restore(self, data) -> None:
         self.points.load_json(data)
-        size = self._size()
-        if self.points.mask is not None and self.points.mask.shape != (size, size):
-            self.points.mask = None
+        if self.ctx.model_info is not None:  # else the model, once open, fits them
+            self.points.fit(self._size())
         self._mask_image = None
         self._changed()
 
