@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from explorer.engine.session import load_session
@@ -35,6 +35,17 @@ def application() -> QApplication:
     return app
 
 
+# Qt's offscreen platform says this for every window it shows; it means nothing to the user, and the
+# screenshot mode's contract is one line on stderr for an error.
+_OFFSCREEN_NOISE = ("does not support propagateSizeHints",)
+
+
+def _quiet_offscreen_noise(kind, context, message: str) -> None:
+    if kind == QtMsgType.QtDebugMsg or any(noise in message for noise in _OFFSCREEN_NOISE):
+        return
+    print(message, file=sys.stderr)
+
+
 def main_window(network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
     """Build the main window (not shown, no event loop started). Loading starts in the background."""
     from explorer.gui.window import MainWindow
@@ -60,6 +71,7 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
     from explorer.gui.window import MainWindow
 
     app = application()
+    qInstallMessageHandler(_quiet_offscreen_noise)
     state = load_session(state_file).state if state_file else None
     window = MainWindow(network, restore_session=False, autosave=False)
     if state is not None:

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.timeline_panel",  # the video timeline under the canvas, File > Export video
     "explorer.gui.training_dialog",  # Train > New run / Open run, the training monitor
+    "explorer.gui.blend_dialog",  # Model > Blend with..., Save blended model...
+    "explorer.gui.favourites_panel",  # saved states with thumbnails, tags and notes
+    "explorer.gui.seed_browser",  # a contact sheet of seeds to pick A / B from
+    "explorer.gui.compare",  # pin an image; split wipe, side by side, A | mix | B
     "explorer.gui.drag_tool",  # Tools > Drag points, the Drag dock (DragGAN)
 )
 
@@ -72,6 +76,7 @@ class FeatureContext(QObject):
         super().__init__(window)
         self._window = window
         self._file_handlers: list[tuple[tuple[str, ...], Callable[[str], bool]]] = []
+        self._features: dict[str, object] = {}  # filled by install_features, in install order
 
     # ---- the document -----------------------------------------------------------------------------
     @property
@@ -218,6 +223,11 @@ class FeatureContext(QObject):
     def handled_suffixes(self) -> set[str]:
         return {s for suffixes, _ in self._file_handlers for s in suffixes}
 
+    def feature(self, name: str) -> object | None:
+        """Another feature's object, for features that talk to each other (the seed browser adds to the
+        favourites); None when it is not installed (while installing, only those listed before are)."""
+        return self._features.get(name)
+
     def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
         """Keep the feature's JSON under ``name`` in the session file (restored when a session opens)."""
         self._window.register_session_part(name, get, set)
@@ -250,7 +260,7 @@ class FeatureContext(QObject):
 def install_features(ctx: FeatureContext, modules: tuple[str, ...] | None = None) -> dict[str, object]:
     """Import and install each feature module (by default ``FEATURE_MODULES``); returns {name: the object
     its install returned}."""
-    features = {}
+    features = ctx._features  # the context answers ``feature(name)`` for those installed so far
     for module_name in FEATURE_MODULES if modules is None else modules:
         module = importlib.import_module(module_name)
         features[module_name.rsplit(".", 1)[-1]] = module.install(ctx)

@@ -35,6 +35,7 @@ from explorer.engine import recipe as recipes
 from explorer.engine.describe import ModelDescription
 from explorer.engine.document import Document
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
+from explorer.engine.opening import APPLY, ASK_OPEN, REFUSE, plan_recipe, plan_startup
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
 from explorer.engine.state import Latent, State
@@ -70,6 +71,9 @@ SHORTCUTS_HELP = """<table>
 <tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
 <tr><td><b>Ctrl+0</b> / <b>Ctrl+1</b></td><td>zoom to fit / actual pixels</td></tr>
 <tr><td>wheel, drag, double-click</td><td>zoom, pan, fit (on the image)</td></tr>
+<tr><td><b>F</b></td><td>add the current state to the favourites</td></tr>
+<tr><td><b>P</b> / <b>W</b></td><td>pin the image / split wipe against the pinned image (drag the line)</td></tr>
+<tr><td><b>Page Up</b> / <b>Page Down</b></td><td>previous / next page of seeds (in the seed browser)</td></tr>
 <tr><td><b>F1</b></td><td>this list</td></tr>
 </table>"""
 
@@ -232,7 +236,6 @@ class MainWindow(QMainWindow):
         dock = self._dock(title, name, widget, area, scroll)
         if first is not None:
             self.tabifyDockWidget(first, dock)
-            first.raise_()
         self.view_menu.addAction(dock.toggleViewAction())
         dock.setVisible(visible)
         return dock
@@ -565,6 +568,8 @@ class MainWindow(QMainWindow):
                 dock.show()
         if not self._docks_fitted:  # once: split the left side by what each panel needs
             self._docks_fitted = True
+            for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+                dock.raise_()  # in front of the features' docks tabbed with them
             self.resizeDocks([self.latent_dock, self.truncation_dock],
                              [self.latent_panel.sizeHint().height() + 40,
                               self.truncation_panel.sizeHint().height() + 10], Qt.Vertical)
@@ -646,28 +651,18 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # whatever the file does, a banner and the previous state kept
             self.show_error(one_line(exc, path))
             return
-        info = self.model_info
-        if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
-            return
-        if info is not None and recipe.model_file == info.name:
-            if self.ask(f"{Path(path).name} was made with a different file named {recipe.model_file} "
-                        f"(checksums differ). Apply its settings to the open model anyway?"):
+        plan = plan_recipe(path, recipe, self.model_info, prefs.recent_files())
+        while plan is not None:  # engine/opening.py decides; here the questions are asked
+            if plan.action == REFUSE:
+                self.show_error(plan.message)
+            elif plan.action == ASK_OPEN and self.ask(plan.message):
+                self.open_model(plan.model_path, state=recipe.state)
+            elif plan.action == ASK_OPEN:
+                plan = plan.then
+                continue
+            elif plan.action == APPLY or self.ask(plan.message):
                 self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
             return
-        match = next((p for p in prefs.recent_files() if Path(p).name == recipe.model_file), None)
-        if match and self.ask(f"{Path(path).name} was made with {recipe.model_file}. Open that model?\n{match}"):
-            self.open_model(match, state=recipe.state)
-            return
-        if info is None:
-            if match is None:
-                self.show_error(f"{Path(path).name}: made with {recipe.model_file}, which is not among the recent "
-                                "models; open it first, then the image")
-            return
-        if self.ask(f"{Path(path).name} was made with {recipe.model_file}"
-                    f"{'' if match else ' (not among the recent models)'}. "
-                    f"Apply its settings to {info.name}?"):
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
 
     def ask(self, question: str) -> bool:
         """A yes/no question (tests replace this method)."""
@@ -845,21 +840,13 @@ class MainWindow(QMainWindow):
                 session = load_session(self.session_path())
             except ExplorerError as exc:
                 self.statusBar().showMessage(f"previous session not restored: {exc}", 8000)
-        if network is not None:
-            state = None
-            if session is not None and session.model and Path(session.model).resolve() == Path(network).resolve():
-                state = session.state
-            self.open_model(network, state=state)
-            return
-        if session is not None and session.model and Path(session.model).exists():
-            self._restore_session(session)
-            return
-        last = prefs.last_model()
-        for candidate in (BUNDLED_MODEL, last):
-            if candidate and Path(candidate).exists():
-                self.open_model(candidate)
-                return
-        self._show_welcome()
+        plan = plan_startup(network, session, [BUNDLED_MODEL, prefs.last_model()])
+        if plan.action == "open":
+            self.open_model(plan.model_path, state=plan.state)
+        elif plan.action == "restore":
+            self._restore_session(plan.session)
+        else:
+            self._show_welcome()
 
     # ================================================================ errors, dialogs
     def show_error(self, text: str) -> None:
