@@ -38,6 +38,8 @@ FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.favourites_panel",  # saved states with thumbnails, tags and notes
     "explorer.gui.seed_browser",  # a contact sheet of seeds to pick A / B from
     "explorer.gui.compare",  # pin an image; split wipe, side by side, A | mix | B
+    "explorer.gui.directions_dock",  # latent-direction sliders, ranges and previews
+    "explorer.gui.controls_dock",  # the Controls dock: OSC / MIDI / LFO live control (docs/live-control.md)
     "explorer.gui.drag_tool",  # Tools > Drag points, the Drag dock (DragGAN)
 )
 
@@ -71,6 +73,7 @@ class FeatureContext(QObject):
     modelLoaded = Signal(object)  # ModelDescription of the model just opened
     imageShown = Signal(object)  # RenderResult of the main canvas
     rendered = Signal(object)  # RenderResult of a background render asked for with request_render (has .key)
+    closing = Signal()  # the window is shutting down: close ports, stop timers (the session is saved after)
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
@@ -228,9 +231,11 @@ class FeatureContext(QObject):
         favourites); None when it is not installed (while installing, only those listed before are)."""
         return self._features.get(name)
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens)."""
-        self._window.register_session_part(name, get, set)
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens);
+        with ``in_recipes`` also in exported PNGs' recipes (restored when such a PNG opens)."""
+        self._window.register_session_part(name, get, set, in_recipes)
 
     # ---- talking to the user ----------------------------------------------------------------------
     def show_error(self, text: str) -> None:

@@ -240,9 +240,11 @@ class MainWindow(QMainWindow):
         dock.setVisible(visible)
         return dock
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
-        self.document.register_part(name, get, set)
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline") and,
+        with ``in_recipes``, in the recipes of exported PNGs."""
+        self.document.register_part(name, get, set, in_recipes)
 
     @property
     def state(self) -> State:
@@ -651,6 +653,8 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # whatever the file does, a banner and the previous state kept
             self.show_error(one_line(exc, path))
             return
+        for error in self.document.restore_recipe_parts(recipe.parts or {}, Path(path).name):
+            self.show_error(error)
         plan = plan_recipe(path, recipe, self.model_info, prefs.recent_files())
         while plan is not None:  # engine/opening.py decides; here the questions are asked
             if plan.action == REFUSE:
@@ -709,7 +713,7 @@ class MainWindow(QMainWindow):
 
     def _write_export(self, path: Path, state: State, image: np.ndarray, scale: int, overwrite: bool) -> None:
         info = self.model_info
-        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format)
+        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format, self.document.recipe_parts())
         try:
             recipes.write_png(path, images.upscale_nearest(image, scale), recipe, overwrite=overwrite)
         except FileExistsError:
@@ -729,6 +733,8 @@ class MainWindow(QMainWindow):
 
     def _on_job_done(self, token: int, result, error: str) -> None:
         on_done = self._jobs.pop(token, None)
+        if self._shut_down:  # e.g. a job's model copy made while closing: start nothing on a closed window
+            return
         if error:
             self.show_error(error)
         elif on_done is not None:
@@ -895,6 +901,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.context.closing.emit()
         self._autosave.stop()
         self._fps_timer.stop()
         self.jobs.cancel_all(wait_s=10.0)  # an export removes its temporary file when cancelled
