@@ -19,7 +19,7 @@ from explorer.errors import ExplorerError
 
 # Sub-command modules, in the order --help lists them.
 COMMANDS = ("gui", "info", "params", "generate", "grid", "mix", "directions", "convert", "blend", "bench", "monitor", "video",
-            "dataset", "train")
+            "dataset", "train", "drag")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -65,8 +65,10 @@ class JobContext:
             self._on_preview(payload)
 
 
-def text_progress(stream=None, min_interval: float = 0.5) -> JobContext:
-    """A context for the command line: progress as one rewritten line on stderr, at most twice a second."""
+def text_progress(stream=None, min_interval: float = 0.5,
+                  on_preview: Callable[[Any], None] | None = None) -> JobContext:
+    """A context for the command line: progress as one rewritten line on stderr, at most twice a second
+    (and previews, such as a video's frames, to ``on_preview``)."""
     stream = stream or sys.stderr
     last = [0.0]
 
@@ -79,7 +81,7 @@ def text_progress(stream=None, min_interval: float = 0.5) -> JobContext:
         stream.write(f"\r{percent}{message}"[:120].ljust(40) + ("\n" if fraction == 1.0 else ""))
         stream.flush()
 
-    return JobContext(on_progress=show)
+    return JobContext(on_progress=show, on_preview=on_preview)
 
 
 def one_line_error(name: str, exc: BaseException) -> str:

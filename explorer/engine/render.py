@@ -62,8 +62,10 @@ class Renderer:
         from_b = blended is not None and state.blend.mapping == "b"
         return state_wplus(blended.mapping_cache_b if from_b else self.mapping_cache, state)
 
-    def synthesize(self, wplus: torch.Tensor, state: State) -> torch.Tensor:
-        """W+ [N, num_ws, w_dim] -> float image [N, C, H, W], with ``state``'s noise and transform."""
+    def synthesis_call(self, state: State) -> tuple[torch.nn.Module, dict]:
+        """The generator that renders ``state`` (the blended one for a blend) and the keywords its synthesis
+        takes for the state's noise and transform. ``synthesize`` uses them; so does the drag, which needs
+        autograd and the generator's modules (for its feature hook)."""
         blended = self._blended(state)
         g = self.generator if blended is None else blended.apply(state.blend)
         transform = None
@@ -72,14 +74,14 @@ class Renderer:
         noise_generator = None
         if state.noise_mode == "random":
             noise_generator = torch.Generator(device=self.device).manual_seed(state.noise_seed)
+        return g, dict(noise_mode=state.noise_mode, noise_strength=state.noise_strength,
+                       noise_generator=noise_generator, input_transform=transform)
+
+    def synthesize(self, wplus: torch.Tensor, state: State) -> torch.Tensor:
+        """W+ [N, num_ws, w_dim] -> float image [N, C, H, W], with ``state``'s noise and transform."""
+        g, kwargs = self.synthesis_call(state)
         with torch.inference_mode():
-            return g.synthesis(
-                wplus.to(self.device),
-                noise_mode=state.noise_mode,
-                noise_strength=state.noise_strength,
-                noise_generator=noise_generator,
-                input_transform=transform,
-            )
+            return g.synthesis(wplus.to(self.device), **kwargs)
 
     def render_float(self, state: State) -> torch.Tensor:
         """[1, C, H, W] float image of a state."""

@@ -21,6 +21,9 @@ JSON layout (version 2)::
      "blend": null | {"model": "/path/B.pkl", "sha256": "...", "mode": "sigmoid", "mid": 16, "width": 1.0,
                       "layers": [], "mapping": "a"}}
 
+A dragged latent also has ``"drags": [{"handles": [[x, y], ...], "targets": [...], "reached": [...],
+"steps": 57, "rows": 6, "mask": null | "<encoded>"}, ...]`` (its provenance; absent on every other latent).
+
 Version 1 (the first release) had no ``edits``, ``blend`` or ``follow_psi``; its imported W+ rows were
 truncated by the state's psi when rendered, so ``migrate`` marks them ``follow_psi`` and they render exactly
 as before. Files of every kind (states, sessions, PNG recipes, timelines) go through ``State.from_json`` and
@@ -45,6 +48,9 @@ NOISE_MODES = ("const", "random", "none")
 BLEND_MODES = ("step", "sigmoid", "layers")
 BLEND_MAPPINGS = ("a", "b")
 MAX_EDITS = 64
+MAX_DRAGS = 64  # drag rounds recorded on one latent
+MAX_DRAG_POINTS = 64  # handle / target pairs in one drag
+MAX_DRAG_MASK_CHARS = 1 << 20  # an encoded mask (base64 of compressed bits); 1024 x 1024 fits many times
 
 
 @dataclass(frozen=True)
@@ -58,12 +64,15 @@ class Latent:
     projection or a drag result). Imported rows are final: they render as they are, whatever the psi
     (an exported W+ imports to the same image). ``follow_psi`` makes the state's truncation apply to them
     as to a seed's W: for untruncated W such as a video's interpolated curves, and for version 1 files.
+    ``drags`` is the provenance of a dragged W+ (explorer/engine/drag.py): one record per drag round, oldest
+    first; it documents how the rows were made and never changes how they render.
     """
 
     seed: int = 0
     offset: tuple[float, float] = (0.0, 0.0)
     w_plus: tuple[tuple[float, ...], ...] | None = None
     follow_psi: bool = False
+    drags: tuple["DragRecord", ...] = ()
 
     def __post_init__(self):
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
@@ -79,23 +88,83 @@ class Latent:
             object.__setattr__(self, "w_plus", rows)
         if not isinstance(self.follow_psi, bool):
             raise ValueError(f"follow_psi must be true or false, got {self.follow_psi!r}")
+        drags = tuple(self.drags)
+        if len(drags) > MAX_DRAGS or not all(isinstance(d, DragRecord) for d in drags):
+            raise ValueError(f"drags must be at most {MAX_DRAGS} drag records")
+        object.__setattr__(self, "drags", drags)
 
     @property
     def is_fractional(self) -> bool:
         return self.offset != (0.0, 0.0)
 
     def to_json(self) -> dict:
-        return {"seed": self.seed, "offset": list(self.offset),
+        data = {"seed": self.seed, "offset": list(self.offset),
                 "w_plus": None if self.w_plus is None else [list(r) for r in self.w_plus],
                 "follow_psi": self.follow_psi}
+        if self.drags:  # only dragged latents carry the key: every other file stays as it was
+            data["drags"] = [d.to_json() for d in self.drags]
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> "Latent":
         if not isinstance(data, dict):
             raise ValueError("latent must be an object")
-        _only_fields(data, ("seed", "offset", "w_plus", "follow_psi"), "latent")
+        _only_fields(data, ("seed", "offset", "w_plus", "follow_psi", "drags"), "latent")
+        drags = data.get("drags", [])
+        if not isinstance(drags, list):
+            raise ValueError("latent drags must be a list")
         return cls(seed=data.get("seed", 0), offset=tuple(data.get("offset", (0.0, 0.0))), w_plus=data.get("w_plus"),
-                   follow_psi=data.get("follow_psi", False))
+                   follow_psi=data.get("follow_psi", False), drags=tuple(DragRecord.from_json(d) for d in drags))
+
+
+@dataclass(frozen=True)
+class DragRecord:
+    """One round of point dragging that made a latent's W+ (its provenance; see explorer/engine/drag.py).
+
+    ``handles`` and ``targets`` are the points (x, y) the artist set, in pixels of the model's image;
+    ``reached`` is where the tracked handles ended. ``mask`` is the region that was free to change, as
+    ``explorer.engine.drag.encode_mask`` writes it (None: everything was free); ``steps`` the optimiser steps
+    taken and ``rows`` how many leading W+ rows were optimised.
+    """
+
+    handles: tuple[tuple[float, float], ...]
+    targets: tuple[tuple[float, float], ...]
+    reached: tuple[tuple[float, float], ...]
+    steps: int = 0
+    rows: int = 0
+    mask: str | None = None
+
+    def __post_init__(self):
+        for name in ("handles", "targets", "reached"):
+            points = tuple(_point(p, f"drag {name[:-1]}") for p in getattr(self, name))
+            if not 1 <= len(points) <= MAX_DRAG_POINTS:
+                raise ValueError(f"a drag needs 1 to {MAX_DRAG_POINTS} {name}, got {len(points)}")
+            object.__setattr__(self, name, points)
+        if not len(self.handles) == len(self.targets) == len(self.reached):
+            raise ValueError("a drag needs as many targets and reached points as handles")
+        for name in ("steps", "rows"):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"drag {name} must be a non-negative integer, got {getattr(self, name)!r}")
+        if self.mask is not None and (not isinstance(self.mask, str) or len(self.mask) > MAX_DRAG_MASK_CHARS):
+            raise ValueError(f"drag mask must be an encoded mask of at most {MAX_DRAG_MASK_CHARS} characters")
+
+    def to_json(self) -> dict:
+        return {"handles": [list(p) for p in self.handles], "targets": [list(p) for p in self.targets],
+                "reached": [list(p) for p in self.reached], "steps": self.steps, "rows": self.rows,
+                "mask": self.mask}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "DragRecord":
+        if not isinstance(data, dict):
+            raise ValueError("drag record must be an object")
+        _only_fields(data, ("handles", "targets", "reached", "steps", "rows", "mask"), "drag")
+        points = {}
+        for name in ("handles", "targets", "reached"):
+            value = data.get(name)
+            if not isinstance(value, list):
+                raise ValueError(f"drag {name} must be a list of [x, y] points")
+            points[name] = tuple(value)
+        return cls(**points, steps=data.get("steps", 0), rows=data.get("rows", 0), mask=data.get("mask"))
 
 
 @dataclass(frozen=True)
@@ -380,6 +449,12 @@ def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{what} must be a finite number, got {value!r}")
     return float(value)
+
+
+def _point(value: Any, what: str) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise ValueError(f"{what} must be a point [x, y], got {value!r}")
+    return _finite(value[0], what), _finite(value[1], what)
 
 
 def _unit(value: Any, what: str) -> float:
