@@ -169,3 +169,28 @@ def test_startup_plan(tmp_path):
     assert plan_startup(None, session, []).action == "restore"
     assert plan_startup(None, Session(model=str(tmp_path / "gone.pkl")), [None, model]).model_path == str(model)
     assert plan_startup(None, None, [tmp_path / "gone.pkl"]).action == "welcome"
+
+
+def test_the_document_works_with_pyside6_blocked(tmp_path):
+    """Apply, undo, redo and a session round trip, in a process where importing PySide6 fails."""
+    code = f"""
+import sys
+sys.modules['PySide6'] = None
+from pathlib import Path
+from explorer.engine.describe import describe
+from explorer.engine.document import Document
+from explorer.engine.session import load_session, save_session
+from explorer.formats import load_model
+document = Document()
+document.open_model(describe(load_model({str(Path(__file__).parent / 'fixtures' / 'nvidia' / 'sg2-skip-32.pkl')!r})))
+document.set_param('psi', 0.5)
+document.history.end_gesture()
+document.set_param('mix/3', 1.0)
+assert document.history.undo() and document.state.mix_weights(document.model.num_ws)[3] == 0.0
+assert document.history.redo() and document.state.psi == 0.5
+path = Path({str(tmp_path / 'session.json')!r})
+save_session(path, document.session('m.pkl'))
+assert load_session(path).state == document.state
+assert not any(m.startswith('PySide6.') for m in sys.modules)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
