@@ -45,3 +45,26 @@ def one_torch_thread(monkeypatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """``open_window(network, until=None, size=(1000, 700))``: the explorer window on a model, offscreen,
+    without the user's session, once its first image is up (and ``until(window)`` holds); shut down after
+    the test."""
+    opened = []
+
+    def open_(network, until=None, size=(1000, 700)):
+        from explorer.gui import main_window
+
+        window = main_window(network=network, autosave=False, restore_session=False)
+        qtbot.addWidget(window)
+        window.resize(*size)
+        qtbot.waitUntil(lambda: window.model_info is not None and window.is_current()
+                        and (until is None or until(window)), timeout=60_000)
+        opened.append(window)
+        return window
+
+    yield open_
+    for window in opened:
+        window.shutdown()

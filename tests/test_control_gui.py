@@ -25,7 +25,6 @@ from explorer.control import midi  # noqa: E402
 from explorer.control.mapping import Mapping  # noqa: E402
 from explorer.engine.render import Renderer  # noqa: E402
 from explorer.formats import BUNDLED_MODEL, load_model  # noqa: E402
-from explorer.gui import main_window  # noqa: E402
 from explorer.gui.controls_dock import BURST_GAP_S  # noqa: E402
 
 TIMEOUT = 30_000
@@ -62,12 +61,8 @@ def send(port: int, messages: list, flood: int = 0) -> None:
 
 
 @pytest.fixture
-def window(qtbot):
-    window = main_window(network=BUNDLED_MODEL, autosave=False, restore_session=False)
-    qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: window.model_info is not None and window.is_current(), timeout=TIMEOUT)
-    yield window
-    window.shutdown()
+def window(open_window):
+    return open_window(BUNDLED_MODEL)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from explorer.cli.directions import parse_edit  # noqa: E402
 from explorer.engine.directions import DirectionSet, load_directions, pca_directions, save_directions  # noqa: E402
 from explorer.engine.render import Renderer  # noqa: E402
 from explorer.formats import BUNDLED_MODEL, load_model  # noqa: E402
-from explorer.gui import main_window  # noqa: E402
 from explorer.gui.range_slider import RangeSlider  # noqa: E402
 
 TIMEOUT = 60_000
@@ -32,15 +31,8 @@ def renderer():
 
 
 @pytest.fixture
-def window(qtbot):
-    window = main_window(network=BUNDLED_MODEL, autosave=False, restore_session=False)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    dock = window.features["directions_dock"]
-    qtbot.waitUntil(lambda: window.model_info is not None and window.is_current() and bool(dock.sets),
-                    timeout=TIMEOUT)
-    yield window
-    window.shutdown()
+def window(open_window):
+    return open_window(BUNDLED_MODEL, until=lambda w: bool(w.features["directions_dock"].sets), size=(1200, 800))
 
 
 def drag(slider, values):

@@ -15,7 +15,6 @@ from PySide6.QtCore import QModelIndex  # noqa: E402
 from explorer.engine.render import Renderer  # noqa: E402
 from explorer.engine.state import Latent, State  # noqa: E402
 from explorer.formats import load_model  # noqa: E402
-from explorer.gui import main_window  # noqa: E402
 from explorer.video.interpolate import TimelineSampler  # noqa: E402
 from explorer.video.timeline import Timeline  # noqa: E402
 
@@ -29,12 +28,8 @@ def reference():
 
 
 @pytest.fixture
-def window(qtbot):
-    win = main_window(network=SG2, restore_session=False, autosave=False)
-    qtbot.addWidget(win)
-    qtbot.waitUntil(lambda: win.model_info is not None and win.is_current(), timeout=TIMEOUT)
-    yield win
-    win.shutdown()
+def window(open_window):
+    return open_window(SG2)
 
 
 def add_keyframe(qtbot, win, state):
