@@ -104,9 +104,7 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
     app = application()
     qInstallMessageHandler(_quiet_offscreen_noise)
     state = load_session(state_file).state if state_file else None
-    window = MainWindow(network, restore_session=False, autosave=False)
-    if state is not None:
-        window._pending_after_load = state
+    window = MainWindow(network, restore_session=False, autosave=False, state=state)
     window.set_when_loaded(assignments or [])
     window.resize(*size)
     window.show()

@@ -85,7 +85,9 @@ class MainWindow(QMainWindow):
     imageExported = Signal(str)
     wplusExported = Signal(str)
 
-    def __init__(self, network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
+    def __init__(self, network: str | Path | None = None, restore_session: bool = True, autosave: bool = True,
+                 state: State | None = None):
+        """``state``, with ``network``: what to show once that model is open (``gui --state``)."""
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("StyleGAN Explorer")
@@ -144,7 +146,7 @@ class MainWindow(QMainWindow):
         self._fps_timer.timeout.connect(self._update_fps)
         self._fps_timer.start()
 
-        self._startup(network, restore_session)
+        self._startup(network, restore_session, state)
 
     # ================================================================ building the window
     def _build_central(self) -> None:
@@ -839,7 +841,7 @@ class MainWindow(QMainWindow):
         else:  # no model yet: shown as it is, fitted when one opens
             self.set_state(session.state, "Open session")
 
-    def _startup(self, network, restore_session: bool) -> None:
+    def _startup(self, network, restore_session: bool, state: State | None) -> None:
         session = None
         if restore_session and self.session_path().exists():
             try:
@@ -848,7 +850,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"previous session not restored: {exc}", 8000)
         plan = plan_startup(network, session, [BUNDLED_MODEL, prefs.last_model()])
         if plan.action == "open":
-            self.open_model(plan.model_path, state=plan.state)
+            self.open_model(plan.model_path, state=state if state is not None and network is not None else plan.state)
         elif plan.action == "restore":
             self._restore_session(plan.session)
         else:
