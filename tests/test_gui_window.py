@@ -429,3 +429,17 @@ def test_open_session_or_recipe_never_lets_an_error_escape(qtbot, nvidia_dir, tm
     window.open_image_recipe(tmp_path / "deep.png")
     assert window.last_error.startswith("deep.png: cannot open (RecursionError")
     assert window.state == before
+
+
+def test_a_state_given_at_start_is_shown_once_the_model_is_open(qtbot, nvidia_dir, models):
+    from explorer.gui.app import application
+    from explorer.gui.window import MainWindow
+
+    application()
+    wanted = State(a=Latent(seed=9), psi=0.5)
+    window = MainWindow(nvidia_dir / "sg2-skip-32.pkl", restore_session=False, autosave=False, state=wanted)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.model_info is not None and window.is_current(), timeout=TIMEOUT)
+    assert window.state == wanted
+    np.testing.assert_array_equal(window.image_array(), models("sg2-skip-32.pkl").render(wanted))
+    window.shutdown()
