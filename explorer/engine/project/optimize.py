@@ -37,7 +37,7 @@ STAGES = ("w", "wplus", "pti")
 STAGE_LABELS = {"w": "W", "wplus": "W+", "pti": "PTI"}
 LOSSES = ("pixel", "ssim", "d", "vgg")
 # Cost of one step relative to a W step (a PTI step also renders the locality sample twice).
-STAGE_COST = {"w": 1.0, "wplus": 1.0, "pti": 2.5}
+STAGE_COST = {"w": 1.0, "wplus": 1.0, "pti": 4.5}
 W_STATS_SEED = 123  # NVIDIA's projector maps z from RandomState(123) for w_avg and w_std
 
 
@@ -138,7 +138,7 @@ def noise_regularization(maps: list[torch.Tensor]) -> torch.Tensor:
 
 def image_tensor(pixels: np.ndarray, device) -> torch.Tensor:
     """[H, W, C] uint8 -> [1, C, H, W] float in [-1, 1] (the inverse of images.to_uint8)."""
-    return torch.from_numpy(np.ascontiguousarray(pixels)).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return torch.from_numpy(np.array(pixels)).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
 class Objective:
@@ -177,11 +177,13 @@ class Projector:
 
     def __init__(self, generator: torch.nn.Module, target: np.ndarray, options: ProjectionOptions,
                  ctx: JobContext | None = None, d_features=None, vgg=None,
-                 on_frame: Callable[[np.ndarray], None] | None = None):
+                 on_frame: Callable[[np.ndarray], None] | None = None,
+                 on_stage: Callable[[str], None] | None = None):
         self.original = generator
         self.options = options
         self.ctx = ctx or JobContext()
-        self.on_frame = on_frame
+        self.on_frame = on_frame  # gets [target | reconstruction] after every step (the projection video)
+        self.on_stage = on_stage  # gets each stage's announcement with its time estimate (the CLI prints it)
         self.device = generator.mapping.w_avg.device
         if generator.c_dim and not 0 <= options.class_idx < generator.c_dim:
             raise UsageError(f"class {options.class_idx} is out of range 0..{generator.c_dim - 1}")
@@ -230,9 +232,10 @@ class Projector:
     def _announce(self, stage: str) -> None:
         steps = self.options.steps_of(stage)
         seconds = self.estimate(stage)
-        per_100 = 100 * seconds / steps
-        self.ctx.progress(self._done_cost / self._total_cost,
-                          f"{STAGE_LABELS[stage]}: {steps} steps, about {seconds:.0f} s ({per_100:.1f} s per 100 steps)")
+        text = f"{STAGE_LABELS[stage]}: {steps} steps, about {seconds:.0f} s ({100 * seconds / steps:.1f} s per 100 steps)"
+        self.ctx.progress(self._done_cost / self._total_cost, text)
+        if self.on_stage is not None:
+            self.on_stage(text)
 
     def _w_stats(self) -> tuple[torch.Tensor, float]:
         """w_avg and the scalar w_std of ``w_avg_samples`` mapped z, as NVIDIA's projector computes them."""
@@ -288,8 +291,9 @@ class Projector:
                 for noise in self.noise:
                     noise -= noise.mean()
                     noise *= noise.square().mean().rsqrt()
-            self.log.append({"stage": stage, "step": step, "lr": lr, "loss": float(loss), **parts})
-            self._report(stage, step, steps, image.detach(), float(loss), started)
+            value = float(loss.detach())
+            self.log.append({"stage": stage, "step": step, "lr": lr, "loss": value, **parts})
+            self._report(stage, step, steps, image.detach(), value, started)
 
     def _report(self, stage: str, step: int, steps: int, image: torch.Tensor, loss: float, started: float) -> None:
         self._done_cost += STAGE_COST[stage]
@@ -308,8 +312,12 @@ class Projector:
 
     # ---- the stages -----------------------------------------------------------------------------------
 
-    def _noise_penalty(self) -> torch.Tensor | float:
-        return self.options.noise_regularize * noise_regularization(self.noise) if self.noise else 0.0
+    def _with_noise_penalty(self, distance: torch.Tensor, parts: dict) -> tuple[torch.Tensor, dict]:
+        """The distance plus the noise maps' penalty (logged on its own: it dwarfs the distance at first)."""
+        if not self.noise:
+            return distance, parts
+        penalty = self.options.noise_regularize * noise_regularization(self.noise)
+        return distance + penalty, {**parts, "noise_reg": float(penalty.detach())}
 
     def _stage_w(self) -> torch.Tensor:
         o, g = self.options, self.g
@@ -319,8 +327,7 @@ class Projector:
             scale = self.w_std * o.w_noise * max(0.0, 1.0 - t / o.noise_ramp) ** 2
             shaken = w + scale * torch.randn(w.shape, generator=self.rng).to(self.device)
             image = g.synthesis(shaken.repeat(1, g.num_ws, 1), noise_mode="const")
-            distance, parts = self.objective(image)
-            return image, distance + self._noise_penalty(), parts
+            return image, *self._with_noise_penalty(*self.objective(image))
 
         self._loop("w", [w] + self.noise, o.w_lr, step)
         return w.detach().repeat(1, g.num_ws, 1)
@@ -331,8 +338,7 @@ class Projector:
 
         def step(t):
             image = g.synthesis(wplus, noise_mode="const")
-            distance, parts = self.objective(image)
-            return image, distance + self._noise_penalty(), parts
+            return image, *self._with_noise_penalty(*self.objective(image))
 
         self._loop("wplus", [wplus] + self.noise, self.options.wplus_lr, step)
         return wplus.detach()
@@ -357,7 +363,7 @@ class Projector:
             with torch.no_grad():
                 before = reference.synthesis(nearby, noise_mode="const")
             locality = (tuned.synthesis(nearby, noise_mode="const") - before).square().mean()
-            return image, distance + o.locality_weight * locality, {**parts, "locality": float(locality)}
+            return image, distance + o.locality_weight * locality, {**parts, "locality": float(locality.detach())}
 
         params = [p for p in tuned.synthesis.parameters() if p.requires_grad]
         self._loop("pti", params, o.pti_lr, step)
@@ -375,6 +381,7 @@ class Projector:
 
 def project(generator: torch.nn.Module, target: np.ndarray, options: ProjectionOptions | None = None,
             ctx: JobContext | None = None, d_features=None, vgg=None,
-            on_frame: Callable[[np.ndarray], None] | None = None) -> ProjectionResult:
+            on_frame: Callable[[np.ndarray], None] | None = None,
+            on_stage: Callable[[str], None] | None = None) -> ProjectionResult:
     """Project ``target`` ([R, R, C] uint8 at the model's size) with ``options``; see the module docstring."""
-    return Projector(generator, target, options or ProjectionOptions(), ctx, d_features, vgg, on_frame).run()
+    return Projector(generator, target, options or ProjectionOptions(), ctx, d_features, vgg, on_frame, on_stage).run()
