@@ -8,7 +8,7 @@ import pytest
 
 from explorer.engine.document import apply_assignments, fit_state
 from explorer.engine.state import Blend, Edit, Latent, State
-from explorer.errors import ParamError
+from explorer.errors import ExplorerError, ParamError, StateError
 from explorer.formats import load_model
 
 
@@ -48,3 +48,91 @@ def test_the_document_rules_import_without_qt():
             "import explorer.engine.document, explorer.engine.params, explorer.engine.jobs\n"
             "assert not any(m.startswith('PySide6.') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- the Document and its history, driven without a window -----------------------------------------------
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_one_control_within_a_gesture_is_one_step_and_a_pause_ends_it():
+    from explorer.engine.history import GESTURE_GAP_S, History
+
+    values, clock = [], Clock()
+    history = History(values.append, clock=clock)
+    for v in (1, 2, 3):  # a burst on one control
+        clock.now += 0.1
+        history.push(v - 1, v, f"x {v}", "x")
+    assert len(history) == 1 and history.undo_text == "x 3"
+    clock.now += GESTURE_GAP_S + 0.1  # a pause ends the gesture
+    history.push(3, 4, "x 4", "x")
+    history.push(4, 5, "y 5", "y")  # another control
+    assert len(history) == 3
+    history.undo(), history.undo(), history.undo()
+    assert values[-1] == 0 and not history.can_undo and history.redo_text == "x 3"
+    history.redo()
+    assert values[-1] == 3
+
+
+def test_a_held_control_never_times_out_and_a_gesture_back_to_the_start_is_dropped():
+    from explorer.engine.history import GESTURE_GAP_S, History
+
+    clock = Clock()
+    history = History(lambda v: None, clock=clock)
+    history.begin_gesture()
+    history.push(0, 1, "x", "x")
+    clock.now += 10 * GESTURE_GAP_S
+    history.push(1, 0, "x", "x")  # dragged back to where it began
+    history.end_gesture()
+    assert len(history) == 0
+    history.push(0, 1, "x", "x")
+    history.undo()
+    history.push(0, 2, "x", "x")  # after an undo, a new step (the redo is gone)
+    assert len(history) == 1 and not history.can_redo
+
+
+def test_document_set_param_open_model_and_listeners(sg3):
+    from explorer.engine.describe import describe_generator
+    from explorer.engine.document import Document
+
+    seen = []
+    document = Document(State(class_idx=3, psi=0.7))
+    document.add_listener(lambda old, new: seen.append((old, new)))
+    with pytest.raises(ExplorerError, match="no model is open"):
+        document.set_param("psi", 0.5)
+    notes = document.open_model(describe_generator(sg3), assignments=["mix/1=1"])
+    assert document.state.class_idx == 0 and document.state.mix[1] == 1.0 and notes
+    assert len(document.history) == 0  # opening a model is not undoable
+    document.set_param("psi", 0.5)
+    document.set_param("psi", 0.6)  # the same address, the same gesture: one step
+    assert document.state.psi == 0.6 and len(document.history) == 1
+    assert document.history.undo_text.endswith("0.6")
+    with pytest.raises(ParamError):
+        document.set_param("psi", 9.0)
+    assert document.state.psi == 0.6
+    document.history.undo()
+    assert document.state.psi == 0.7 and seen[-1][1] is document.state
+
+
+def test_document_session_parts_round_trip_and_a_bad_part_is_one_line():
+    from explorer.engine.document import Document
+    from explorer.engine.session import parse_session
+
+    kept = {}
+    document = Document(State(psi=0.4))
+    document.register_part("timeline", lambda: {"keys": 2}, lambda v: kept.update(timeline=v))
+    document.register_part("favourites", lambda: [1], lambda v: kept.update(favourites=v))
+
+    def refuse(value):
+        raise StateError("x.json", "damaged")
+
+    document.register_part("broken", lambda: "x", refuse)
+    session = parse_session(document.session("/m.pkl").to_json())
+    assert session.model == "/m.pkl" and session.state.psi == 0.4
+    errors = document.restore_parts(session)
+    assert kept == {"timeline": {"keys": 2}, "favourites": [1]}
+    assert len(errors) == 1 and errors[0].startswith("session broken:")

@@ -102,7 +102,7 @@ def test_timeline_edits_are_undoable_steps_on_the_window_stack(qtbot, window):
         panel.duration.setValue(value)
     panel.remove_selected()
     assert [k.state.a.seed for k in panel.timeline.keyframes] == [5]
-    stack = window.history.stack
+    stack = window.history
     stack.undo()
     assert [k.state.a.seed for k in panel.timeline.keyframes] == [3, 5] and panel.keys.count() == 2
     assert panel.timeline.keyframes[0].duration == 2.5 and panel.keys.currentRow() == 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import torch
 
+from explorer.engine.describe import ModelDescription
 from explorer.engine.devices import DEVICES, resolve_device
 from explorer.engine.params import ParamRegistry
 from explorer.engine.state import MAX_SEED, State
@@ -114,7 +114,7 @@ STATE_FLAGS = (
 TRANSFORM_ADDRESSES = ("translate/x", "translate/y", "rotate")
 
 # The flags' help comes from the registry of a model that has every kind of parameter.
-_EVERY_KIND_OF_MODEL = SimpleNamespace(num_ws=18, c_dim=10, has_input_transform=True)
+_EVERY_KIND_OF_MODEL = ModelDescription(num_ws=18, w_dim=512, c_dim=10, img_resolution=1024, has_input_transform=True)
 
 
 def add_state_args(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.cli.common import add_network_arg, resolve_network
-from explorer.engine.describe import describe_model
+from explorer.engine.describe import describe
 from explorer.formats import load_model
 
 
@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    info = describe_model(load_model(resolve_network(args.network)))
+    info = describe(load_model(resolve_network(args.network))).to_json()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

@@ -1,5 +1,7 @@
-"""Rules of the open document that do not depend on a window: fitting a state to a model, and applying
-parameter assignments to it. Qt-free, so the CLI, tests and the window share them.
+"""The open document, Qt-free: ``Document`` holds the state on screen, the open model's description, the
+undo history and the named session parts; the window binds its widgets to it, and the CLI, tests and
+live controllers can drive one without a window. Beside it, the rules it applies: fitting a state to a
+model and applying parameter assignments.
 
 What a model switch keeps and what it changes (the artist reads it in the status line):
 
@@ -17,10 +19,14 @@ a model B of another architecture is refused when the blend is rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
+from explorer.engine.describe import ModelDescription
+from explorer.engine.history import History
 from explorer.engine.params import ParamRegistry
+from explorer.engine.session import Session
 from explorer.engine.state import Latent, State
+from explorer.errors import ExplorerError
 
 
 @dataclass(frozen=True)
@@ -62,3 +68,88 @@ def fit_state(state: State, model) -> FittedState:
 def apply_assignments(state: State, model, assignments: Iterable[str]) -> State:
     """``state`` with ``ADDRESS=VALUE`` assignments applied through the model's parameter registry."""
     return ParamRegistry.for_model(model, state).apply(state, assignments)
+
+
+StateListener = Callable[[State, State], None]  # (old, new)
+
+
+class Document:
+    """State + model description + undo history + session parts.
+
+    Every change of the state goes through ``set_state`` / ``set_param`` (one undo step, merged within a
+    gesture) or ``open_model`` (not undoable: it clears the history, whose states may not fit the new
+    model); listeners hear ``(old, new)`` after each change, undo and redo included.
+    """
+
+    def __init__(self, state: State | None = None):
+        self.state = state if state is not None else State()
+        self.model: ModelDescription | None = None
+        self.history = History(self._apply)
+        self._listeners: list[StateListener] = []
+        self._parts: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
+
+    # ---- the state -----------------------------------------------------------------------------------
+    def add_listener(self, fn: StateListener) -> None:
+        self._listeners.append(fn)
+
+    def set_state(self, new: State, text: str = "Change", control: str = "") -> None:
+        """Make ``new`` the state as one undo step (a no-op when nothing changes)."""
+        if new != self.state:
+            self.history.push(self.state, new, text, control)
+
+    def set_param(self, address: str, value) -> None:
+        """Set a parameter by its registry address; a bad address or value raises a one-line
+        ``ExplorerError`` and changes nothing. The undo step is named after the parameter and merged
+        per address within a gesture."""
+        if self.model is None:
+            raise ExplorerError("no model is open")
+        registry = ParamRegistry.for_model(self.model, self.state)
+        new = registry.set(self.state, address, value)
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        self.set_state(new, f"{registry[address].label} {shown}", address)
+
+    def fit(self, state: State) -> FittedState:
+        """``state`` made renderable by the open model (unchanged without one)."""
+        return fit_state(state, self.model) if self.model is not None else FittedState(state, ())
+
+    def open_model(self, model: ModelDescription, state: State | None = None,
+                   assignments: Iterable[str] = ()) -> tuple[str, ...]:
+        """The model is now ``model``: ``state`` (or the current one) fitted to it, then ``ADDRESS=VALUE``
+        ``assignments`` applied; the history starts afresh. Returns what fitting changed; a bad
+        assignment raises after the fitted state is in place."""
+        self.model = model
+        fitted = fit_state(state if state is not None else self.state, model)
+        self.history.clear()
+        self._apply(fitted.state)
+        assignments = list(assignments)
+        if assignments:
+            self._apply(apply_assignments(self.state, model, assignments))
+        return fitted.notes
+
+    def _apply(self, state: State) -> None:
+        old, self.state = self.state, state
+        for fn in self._listeners:
+            fn(old, state)
+
+    # ---- session parts ---------------------------------------------------------------------------------
+    def register_part(self, name: str, get: Callable[[], Any], set: Callable[[Any], None]) -> None:
+        """A panel's own JSON kept in the session file under ``name`` (the timeline's is "timeline")."""
+        self._parts[name] = (get, set)
+
+    def session(self, model_path: str | None) -> Session:
+        parts = {name: get() for name, (get, _) in self._parts.items()}
+        timeline = parts.pop("timeline", None)
+        return Session(model=model_path, state=self.state, timeline=timeline, extra=parts)
+
+    def restore_parts(self, session: Session) -> list[str]:
+        """Give each registered part its JSON from ``session``; returns one line per part that refused
+        (a damaged timeline must not lose the rest)."""
+        errors = []
+        for name, (_, set_part) in self._parts.items():
+            value = session.timeline if name == "timeline" else session.extra.get(name)
+            if value is not None:
+                try:
+                    set_part(value)
+                except ExplorerError as exc:
+                    errors.append(f"session {name}: {exc}")
+        return errors

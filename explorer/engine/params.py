@@ -232,7 +232,7 @@ def _blend_params(model, state: State) -> Iterator[Param]:
                 lambda s, v: _set_blend(s, "blend/width", width=v), low=0.01, high=16.0)
     yield Param("blend/mapping", "choice", "Mapping from", "blend", "a", lambda s: s.blend.mapping,
                 lambda s, v: _set_blend(s, "blend/mapping", mapping=v), choices=BLEND_MAPPINGS)
-    layer_infos = list(model.layer_infos()) if hasattr(model, "layer_infos") else []
+    layer_infos = list(model.layer_infos)
     for k, info in enumerate(layer_infos):
         yield Param(f"blend/layer/{k}", "continuous", f"{info.name} from B", "blend", 0.0,
                     lambda s, k=k: _blend_curve(s, layer_infos)[k],
@@ -278,6 +278,11 @@ class ParamRegistry:
 
     @classmethod
     def for_model(cls, model, state: State | None = None) -> "ParamRegistry":
+        """The parameters of ``model`` (a ``ModelDescription``, or a generator, which is described) and
+        ``state`` (its edits and blend add theirs)."""
+        from explorer.engine.describe import as_description  # describe imports the model code; params stays light
+
+        model = as_description(model)
         state = state if state is not None else State()
         return cls(p for provider in PROVIDERS for p in provider(model, state))
 

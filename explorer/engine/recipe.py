@@ -63,6 +63,15 @@ def write_png(path: str | Path, image: np.ndarray, recipe: Recipe | None = None,
     atomic_write_bytes(path, encode_png(image, recipe), overwrite=overwrite)
 
 
+def has_recipe(path: str | Path) -> bool:
+    """Whether a PNG carries a recipe chunk (False for unreadable files: opening them says why)."""
+    try:
+        with Image.open(path) as image:
+            return RECIPE_KEY in getattr(image, "text", {})
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+
+
 def read_recipe(path: str | Path) -> Recipe:
     """The recipe embedded in a PNG exported by this program."""
     path = Path(path)

@@ -10,11 +10,17 @@ Painting cost matters: at 30 frames/s a scaled ``drawImage`` of an RGB888 image 
 thread. The view therefore keeps the image scaled to its on-screen size in the window's native 32-bit
 format (``_scaled``; integer magnification by numpy pixel repetition), rebuilt only when the image, the
 zoom or the size changes, so a repaint is a plain copy.
+
+Features extend the view in two ways: an *overlay* (``add_overlay(fn)``) draws over the image after it is
+painted (a compare wipe, a grid); a *tool* (``set_tool(tool)``, one at a time, e.g. the drag tool's points)
+gets the left button's press / move / release in image pixel coordinates and paints its own marks. The
+middle button always pans, so a tool never takes navigation away.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -31,6 +37,23 @@ def qimage_from_array(image: np.ndarray) -> QImage:
     channels = 1 if image.ndim == 2 else image.shape[2]
     fmt = {1: QImage.Format_Grayscale8, 3: QImage.Format_RGB888, 4: QImage.Format_RGBA8888}[channels]
     return QImage(image.data, w, h, w * channels, fmt).copy()
+
+
+class CanvasTool(Protocol):
+    """A mouse tool on the canvas; coordinates are image pixels (x right, y down, 0..width)."""
+
+    def press(self, x: float, y: float, event) -> None: ...
+
+    def move(self, x: float, y: float, event) -> None: ...
+
+    def release(self, x: float, y: float, event) -> None: ...
+
+    def paint(self, painter: QPainter, to_widget: Callable[[float, float], QPointF], scale: float) -> None:
+        """Draw the tool's marks; ``to_widget`` maps image pixels to widget points, ``scale`` is widget
+        points per image pixel."""
+
+
+Overlay = Callable[[QPainter, QRectF], None]  # (painter, the image's rectangle in widget points)
 
 
 class Canvas(QWidget):
@@ -57,6 +80,9 @@ class Canvas(QWidget):
         self._scaled: QImage | None = None  # the image at its drawn size, device pixels
         self._scaled_key = None
         self.images_shown = 0
+        self._overlays: list[Overlay] = []
+        self._tool: CanvasTool | None = None
+        self._tool_down = False
 
     # ---- the image --------------------------------------------------------------------------------
     def set_image(self, array: np.ndarray, qimage: QImage | None = None) -> None:
@@ -83,6 +109,43 @@ class Canvas(QWidget):
         """Text drawn over the image ("Loading sg2.pkl ..."); empty to hide."""
         self._message = text
         self.update()
+
+    # ---- extensions -------------------------------------------------------------------------------
+    def add_overlay(self, overlay: Overlay) -> None:
+        self._overlays.append(overlay)
+        self.update()
+
+    def remove_overlay(self, overlay: Overlay) -> None:
+        if overlay in self._overlays:
+            self._overlays.remove(overlay)
+            self.update()
+
+    def set_tool(self, tool: CanvasTool | None) -> None:
+        """Give the left button to ``tool`` (None: back to panning)."""
+        self._tool, self._tool_down = tool, False
+        self.setCursor(Qt.CrossCursor) if tool is not None else self.unsetCursor()
+        self.update()
+
+    def tool(self) -> CanvasTool | None:
+        return self._tool
+
+    def image_rect(self) -> QRectF | None:
+        """Where the image is drawn, in widget points (None before the first image)."""
+        return self._target_rect() if self._qimage is not None else None
+
+    def to_image(self, point: QPointF) -> tuple[float, float] | None:
+        """A widget point in image pixels (None without an image)."""
+        rect = self.image_rect()
+        if rect is None:
+            return None
+        return ((point.x() - rect.x()) * self._qimage.width() / rect.width(),
+                (point.y() - rect.y()) * self._qimage.height() / rect.height())
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        """Image pixels -> a widget point."""
+        rect = self._target_rect()
+        return QPointF(rect.x() + x * rect.width() / self._qimage.width(),
+                       rect.y() + y * rect.height() / self._qimage.height())
 
     # ---- zoom -----------------------------------------------------------------------------------
     def zoom_to_fit(self) -> None:
@@ -130,6 +193,15 @@ class Canvas(QWidget):
                 painter.drawImage(target, self._qimage)
             if self._stale:  # the state changed and its image is not back yet: say so by dimming
                 painter.fillRect(target, QColor(0, 0, 0, 110))
+            for overlay in self._overlays:
+                painter.save()
+                overlay(painter, target)
+                painter.restore()
+            if self._tool is not None:
+                painter.save()
+                painter.setRenderHint(QPainter.Antialiasing)
+                self._tool.paint(painter, self.to_widget, target.width() / self._qimage.width())
+                painter.restore()
         if self._message:
             font = QFont(self.font())
             font.setPointSizeF(font.pointSizeF() * 1.3)
@@ -184,11 +256,20 @@ class Canvas(QWidget):
         self.zoomChanged.emit(new)
 
     def mousePressEvent(self, event) -> None:
+        if self._tool is not None and event.button() == Qt.LeftButton and self._qimage is not None:
+            self._tool_down = True
+            self._tool.press(*self.to_image(event.position()), event)
+            self.update()
+            return
         if event.button() in (Qt.LeftButton, Qt.MiddleButton):
             self._drag_from = event.position()
             self.setCursor(Qt.ClosedHandCursor)
 
     def mouseMoveEvent(self, event) -> None:
+        if self._tool_down:
+            self._tool.move(*self.to_image(event.position()), event)
+            self.update()
+            return
         if self._drag_from is not None:
             if self._mode == "fit":
                 self._mode, self._zoom = "free", self.zoom()
@@ -197,8 +278,13 @@ class Canvas(QWidget):
             self.update()
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._tool_down and event.button() == Qt.LeftButton:
+            self._tool_down = False
+            self._tool.release(*self.to_image(event.position()), event)
+            self.update()
+            return
         self._drag_from = None
-        self.unsetCursor()
+        self.setCursor(Qt.CrossCursor) if self._tool is not None else self.unsetCursor()
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.zoom_to_fit()

@@ -17,6 +17,8 @@ renders give way to any main render at once and are redone afterwards.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 import time
 import traceback
@@ -29,31 +31,11 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
+from explorer.engine.describe import describe
 from explorer.engine.devices import resolve_device
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the UI thread may know about the model (never the torch objects themselves)."""
-
-    path: Path
-    sha256: str
-    source_format: str
-    num_ws: int
-    c_dim: int
-    w_dim: int
-    img_resolution: int
-    has_input_transform: bool
-    layer_infos: tuple = ()
-    device: str = "cpu"
-    notes: tuple = ()
-
-    @property
-    def name(self) -> str:
-        return self.path.name
 
 
 @dataclass
@@ -93,7 +75,7 @@ def one_line(exc: BaseException, path: str | Path | None = None) -> str:
 
 
 class RenderWorker(QThread):
-    modelLoaded = Signal(int, object)  # generation, ModelInfo
+    modelLoaded = Signal(int, object)  # generation, ModelDescription
     loadFailed = Signal(str, str)  # path, one-line reason
     rendered = Signal(object)  # RenderResult (key 'render' or 'thumbA' / 'thumbB')
     renderFailed = Signal(str)
@@ -118,6 +100,7 @@ class RenderWorker(QThread):
         self._current: _Job | None = None
         self._current_started = 0.0
         self._abandoned_last = False
+        self._hooks: list = []  # handles of the checkpoint hooks on the open model's synthesis
 
     # ---- called from the UI thread (never block) -------------------------------------------------------
     def request_render(self, state: State, seq: int, key: str = "render") -> None:
@@ -135,6 +118,12 @@ class RenderWorker(QThread):
         with self._cond:
             self._jobs.append(_Job("call", fn, token))
             self._cond.notify()
+
+    def cancel_renders(self, prefix: str) -> None:
+        """Forget pending renders whose key starts with ``prefix`` (never the main render's)."""
+        with self._cond:
+            for key in [k for k in self._slots if k.startswith(prefix) and k != "render"]:
+                del self._slots[key]
 
     def set_threads(self, threads: int) -> None:
         with self._cond:
@@ -200,23 +189,15 @@ class RenderWorker(QThread):
         finally:
             self.busyChanged.emit(False)
         g = model.generator
-        try:
-            infos = tuple(g.layer_infos())
-        except Exception:
-            infos = ()
-        for module in g.synthesis.modules():
-            module.register_forward_pre_hook(self._checkpoint)
+        info = dataclasses.replace(describe(model), device=str(renderer.device))
+        for handle in self._hooks:  # the previous model's; it may live on in a job's copy
+            handle.remove()
+        self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in g.synthesis.modules()]
         self.renderer = renderer
         self._expected_s = None
         self.generation += 1
         with self._cond:  # requests made for the previous model are void
             self._slots.clear()
-        info = ModelInfo(
-            path=Path(model.path), sha256=model.sha256, source_format=model.source_format,
-            num_ws=int(g.num_ws), c_dim=int(g.c_dim), w_dim=int(g.w_dim), img_resolution=int(g.img_resolution),
-            has_input_transform=bool(getattr(g, "has_input_transform", False)), layer_infos=infos,
-            device=str(renderer.device), notes=tuple(model.notes),
-        )
         self.modelLoaded.emit(self.generation, info)
 
     def _checkpoint(self, module, args) -> None:
@@ -269,6 +250,19 @@ class RenderWorker(QThread):
             self.thumb_count += 1
         result = RenderResult(job.seq, self.generation, state, image, qimage_from_array(image), ms, job.kind)
         self.rendered.emit(result)
+
+    def private_model(self):
+        """A copy of the open ``formats.Model`` for a job (call in this thread, e.g. through ``submit``):
+        its own weights, without this thread's checkpoint hooks, which would abandon the job's forward
+        passes whenever a render is pending."""
+        model = self.renderer.model
+        for handle in self._hooks:
+            handle.remove()
+        try:
+            generator = copy.deepcopy(model.generator)
+        finally:
+            self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in model.generator.synthesis.modules()]
+        return dataclasses.replace(model, generator=generator, notes=list(model.notes))
 
     def _call(self, job: _Job) -> None:
         try:

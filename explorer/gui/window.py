@@ -1,19 +1,17 @@
-"""The explorer window: wires the panels, the canvas and the render thread around one ``State``.
+"""The explorer window: binds the panels, the canvas and the render thread to one Qt-free ``Document``
+(engine/document.py: the state, the model's description, the undo history, the session parts).
 
-Data flow: a panel emits an edit (a function State -> State) -> ``set_state`` pushes an undo command whose
-``redo`` calls ``_apply_state`` -> the widgets mirror the state and the render thread gets it (latest wins)
--> the image comes back as a signal and goes on the canvas. Nothing in here runs torch.
+Data flow: a panel emits ``(address, value)`` (or a multi-field edit State -> State) -> the document
+records it as an undo step and tells its listeners -> ``_on_state_changed`` mirrors the state into the
+widgets and asks the render thread for it (latest wins) -> the image comes back as a signal and goes on the
+canvas. Nothing in here runs torch.
 
 Errors the user can cause are shown as one line in a banner over the canvas (and the status bar) and
 emitted as ``errorOccurred``; nothing here opens a blocking dialog except questions (``ask``) and file
 dialogs, which tests replace.
 
-Extension points (for panels added later, e.g. the video timeline):
-- ``add_bottom_panel(widget, title, name)`` docks a panel under the canvas;
-- ``register_session_part("timeline", get, set)`` stores the panel's JSON in the session file;
-- ``state`` / ``set_state(new, text, control)`` read and change the state (undoable);
-- ``model_info`` + ``modelLoaded`` describe the open model; ``imageShown`` gives each finished frame;
-- ``run_in_render_thread(fn, on_done)`` runs ``fn(renderer)`` in the render thread (never call torch from the UI thread).
+Features (docks, dialogs, canvas tools) install through ``explorer/gui/features.py``'s ``FeatureContext``
+and never reach into this class; what they may use of it is what the context offers.
 """
 
 from __future__ import annotations
@@ -34,10 +32,10 @@ from PySide6.QtWidgets import (
 from explorer import __version__
 from explorer.engine import images
 from explorer.engine import recipe as recipes
-from explorer.engine.document import apply_assignments, fit_state
+from explorer.engine.describe import ModelDescription
+from explorer.engine.document import Document
+from explorer.engine.jobs import JobRunner
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
-from explorer.engine.layers import style_rows
-from explorer.engine.params import ParamRegistry
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
 from explorer.engine.state import Latent, State
@@ -46,11 +44,12 @@ from explorer.fileio import next_free_path
 from explorer.formats import BUNDLED_MODEL, MODEL_SUFFIXES
 from explorer.gui import settings as prefs
 from explorer.gui.canvas import Canvas
+from explorer.gui.features import FeatureContext, install_features
+from explorer.gui.jobs_indicator import JobsIndicator
 from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
-from explorer.gui.render_worker import ModelInfo, RenderResult, RenderWorker, one_line
+from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
 from explorer.gui.truncation_panel import TruncationPanel
-from explorer.gui.undo import StateHistory
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
@@ -78,7 +77,7 @@ SHORTCUTS_HELP = """<table>
 class MainWindow(QMainWindow):
     errorOccurred = Signal(str)  # one line, also shown in the banner
     imageShown = Signal(object)  # RenderResult put on the canvas
-    modelLoaded = Signal(object)  # ModelInfo
+    modelLoaded = Signal(object)  # ModelDescription
     imageExported = Signal(str)
     wplusExported = Signal(str)
 
@@ -90,8 +89,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
 
-        self.state = State()
-        self.model_info: ModelInfo | None = None
+        self.document = Document()
+        self.document.add_listener(self._on_state_changed)
         self.generation = 0
         self.last_result: RenderResult | None = None
         self.last_error = ""
@@ -106,12 +105,13 @@ class MainWindow(QMainWindow):
         self._jobs: dict[int, Callable] = {}
         self._job_token = 0
         self._frame_times: deque[float] = deque(maxlen=120)
-        self._session_parts: dict[str, tuple[Callable, Callable]] = {}
         self._session_saved_json: dict | None = None
         self._shut_down = False
         self._docks_fitted = False
 
-        self.history = StateHistory(self._apply_state, self)
+        self.history = self.document.history
+        self.context = FeatureContext(self)
+        self.jobs = JobRunner(on_change=lambda job: self.context.jobsChanged.emit())  # queued to this thread
         self.worker = RenderWorker(threads=prefs.thread_preference())
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.loadFailed.connect(self._on_load_failed)
@@ -126,6 +126,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self._sync_widgets()
+        self.modelLoaded.connect(self.context.modelLoaded)
+        self.imageShown.connect(self.context.imageShown)
+        self.features = install_features(self.context)
 
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
@@ -230,9 +233,30 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
+    def add_feature_dock(self, widget: QWidget, title: str, name: str, area, scroll: bool,
+                         visible: bool) -> QDockWidget:
+        """A feature's dock, tabbed behind the first dock of its area so the window's layout stays put."""
+        first = next((d for d in self.findChildren(QDockWidget) if self.dockWidgetArea(d) == area
+                      and not d.isFloating()), None)
+        dock = self._dock(title, name, widget, area, scroll)
+        if first is not None:
+            self.tabifyDockWidget(first, dock)
+            first.raise_()
+        self.view_menu.addAction(dock.toggleViewAction())
+        dock.setVisible(visible)
+        return dock
+
     def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
         """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
-        self._session_parts[name] = (get, set)
+        self.document.register_part(name, get, set)
+
+    @property
+    def state(self) -> State:
+        return self.document.state
+
+    @property
+    def model_info(self) -> ModelDescription | None:
+        return self.document.model
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "",
                 scope: QWidget | None = None) -> QAction:
@@ -270,12 +294,11 @@ class MainWindow(QMainWindow):
         self.prefs_action = self._action("&Preferences\u2026", self.preferences_dialog, QKeySequence.Preferences)
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
 
-        self.undo_action = self.history.stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.redo_action = self.history.stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.addAction(self.undo_action)
-        self.addAction(self.redo_action)
+        self.undo_action = self._action("&Undo", self.history.undo, [QKeySequence("Ctrl+Z")], name="actionUndo")
+        self.redo_action = self._action("&Redo", self.history.redo,
+                                        [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")], name="actionRedo")
+        self.history.add_listener(self._update_undo_actions)
+        self._update_undo_actions()
         self.random_a_action = self._action("Random seed &A", lambda: self.randomize("a"), "R")
         self.random_b_action = self._action("Random seed &B", lambda: self.randomize("b"), "Shift+R")
         # The arrow keys step seed A from the image; on a focused slider or seed box they stay its own.
@@ -325,11 +348,16 @@ class MainWindow(QMainWindow):
         for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
             self.view_menu.addAction(dock.toggleViewAction())
 
+        self.menus = {"file": file_menu, "edit": edit, "view": self.view_menu}
+        for key, title in (("model", "&Model"), ("tools", "&Tools")):  # shown once a feature adds to them
+            self.menus[key] = bar.addMenu(title)
+            self.menus[key].menuAction().setVisible(False)
+        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
+        add_train_menu(self)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
-        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
-        add_train_menu(self)
+        self.menus["help"] = help_menu
         from explorer.gui.timeline_panel import install_timeline_panel  # video timeline under the canvas
         self.timeline_panel = install_timeline_panel(self)
 
@@ -362,31 +390,33 @@ class MainWindow(QMainWindow):
         for label, widest in ((self.render_label, "render 9999.9 ms"), (self.fps_label, "999 fps"),
                               (self.res_label, "9999\u00d79999"), (self.zoom_label, "9999%")):
             label.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)  # no status-bar relayout per frame
-        for w in (self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
+        self.jobs_indicator = JobsIndicator(self.jobs.jobs)
+        self.context.jobsChanged.connect(self.jobs_indicator.refresh)
+        for w in (self.jobs_indicator, self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
                   self.zoom_label):
             status.addPermanentWidget(w)
 
     # ================================================================ the state
     def set_state(self, new: State, text: str = "Change", control: str = "") -> None:
         """Make ``new`` the state, as one undo step (merged with the previous one within a gesture)."""
-        if new == self.state:
-            return
-        self.history.push(self.state, new, text, control)
+        self.document.set_state(new, text, control)
 
     def set_param(self, address: str, value) -> None:
         """Set one parameter by its registry address (a panel's slider, a controller): checked by the
         registry, recorded as one undo step per gesture on that address, rendered latest-wins."""
         if self.model_info is None:
             return
-        registry = ParamRegistry.for_model(self.model_info, self.state)
         try:
-            new = registry.set(self.state, address, value)
+            self.document.set_param(address, value)
         except ExplorerError as exc:
             self.show_error(str(exc))
             self._sync_widgets()
-            return
-        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
-        self.set_state(new, f"{registry[address].label} {shown}", address)
+
+    def _update_undo_actions(self) -> None:
+        for action, word, possible, text in ((self.undo_action, "Undo", self.history.can_undo, self.history.undo_text),
+                                             (self.redo_action, "Redo", self.history.can_redo, self.history.redo_text)):
+            action.setEnabled(possible)
+            action.setText(f"&{word} {text}" if text else f"&{word}")
 
     def _on_edit(self, fn: Callable[[State], State], control: str, text: str) -> None:
         try:
@@ -397,11 +427,11 @@ class MainWindow(QMainWindow):
             return
         self.set_state(new, text, control)
 
-    def _apply_state(self, state: State) -> None:
-        """Undo commands call this: show ``state`` in the widgets and render it."""
-        old, self.state = self.state, state
+    def _on_state_changed(self, old: State, state: State) -> None:
+        """The document's state changed (an edit, undo, a model switch): show it in the widgets, render it."""
         self._sync_widgets(old)
         self._request_render()
+        self.context.stateChanged.emit(state)
 
     def _sync_widgets(self, old: State | None = None) -> None:
         """Mirror the state into the panels; with ``old``, only the panels whose fields changed (a slider
@@ -431,6 +461,12 @@ class MainWindow(QMainWindow):
                 self._thumb_requests[key] = thumb
                 self.worker.request_render(thumb, self._seq, key)
 
+    def request_background_render(self, state: State, key: str) -> None:
+        """A feature's render (``FeatureContext.request_render``); the result goes to ``context.rendered``."""
+        if self.model_info is not None:
+            self._seq += 1
+            self.worker.request_render(state, self._seq, key)
+
     def randomize(self, side: str) -> None:
         seed = random_seed()
         self.set_state(self.state.replace(**{side: Latent(seed=seed)}), f"Random seed {side.upper()}")
@@ -448,6 +484,9 @@ class MainWindow(QMainWindow):
     def _on_rendered(self, result: RenderResult) -> None:
         if result.generation != self.generation:
             return  # made with a model we have since replaced
+        if result.key not in ("render", "thumbA", "thumbB"):
+            self.context.rendered.emit(result)
+            return
         if result.key in ("thumbA", "thumbB"):
             thumb = self.latent_panel.thumb_a if result.key == "thumbA" else self.latent_panel.thumb_b
             thumb.set_array(result.image)
@@ -507,9 +546,8 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
 
-    def _on_model_loaded(self, generation: int, info: ModelInfo) -> None:
+    def _on_model_loaded(self, generation: int, info: ModelDescription) -> None:
         self.generation = generation
-        self.model_info = info
         self._loading_path = None
         self._thumb_requests.clear()
         self._thumb_shown.clear()
@@ -518,8 +556,7 @@ class MainWindow(QMainWindow):
         self.last_result = None
         self._render_pending_since = None
         prefs.add_recent_file(info.path)
-        rows = style_rows(info.layer_infos, info.num_ws)
-        self.layers_panel.set_rows(rows)
+        self.layers_panel.set_rows(info.rows)
         self.latent_panel.set_class_count(info.c_dim)
         self.truncation_panel.set_model(info.num_ws, info.has_input_transform)
         self.setWindowTitle(f"{info.name} \u2014 StyleGAN Explorer")
@@ -527,20 +564,14 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip(f"{info.path}\nsha256 {info.sha256}\n{info.source_format}")
         self.device_label.setText(info.device)
         self.res_label.setText(f"{info.img_resolution}\u00d7{info.img_resolution}")
-        state = self._pending_after_load or self.state
-        self._pending_after_load = None
-        self.history.stack.clear()  # earlier states may hold another model's W+
+        state, self._pending_after_load = self._pending_after_load, None
+        assignments, self._pending_assignments = self._pending_assignments, []  # `explorer gui --set A=V`
         self.clear_error()
-        state = self._fit_state(state, info)
-        if self._pending_assignments:  # `explorer gui --set ADDRESS=VALUE`
-            assignments, self._pending_assignments = self._pending_assignments, []
-            try:
-                state = apply_assignments(state, info, assignments)
-            except ExplorerError as exc:
-                self.show_error(str(exc))
-        self.state = state
+        try:
+            self._say_fitted(info, self.document.open_model(info, state, assignments))
+        except ExplorerError as exc:
+            self.show_error(str(exc))
         self._sync_widgets()  # every panel: set_rows / set_model above reset their widgets to defaults
-        self._request_render()
         self.canvas.set_message("Rendering\u2026")
         if self.stack.currentWidget() is self.welcome:
             for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
@@ -553,12 +584,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.canvas)
         self.modelLoaded.emit(info)
 
-    def _fit_state(self, state: State, info: ModelInfo) -> State:
-        """``state`` fitted to the model (engine/document.py's rules); what changed goes to the status line."""
-        fitted = fit_state(state, info)
-        if fitted.notes:
-            self.statusBar().showMessage(f"{info.name}: " + "; ".join(fitted.notes), 10000)
+    def _fit_state(self, state: State) -> State:
+        """``state`` fitted to the open model (engine/document.py's rules); what changed goes to the status line."""
+        fitted = self.document.fit(state)
+        self._say_fitted(self.model_info, fitted.notes)
         return fitted.state
+
+    def _say_fitted(self, info: ModelDescription, notes: tuple[str, ...]) -> None:
+        if notes:
+            self.statusBar().showMessage(f"{info.name}: " + "; ".join(notes), 10000)
 
     def _on_load_failed(self, path: str, reason: str) -> None:
         self._loading_path = None
@@ -590,6 +624,9 @@ class MainWindow(QMainWindow):
         """Open what a file is: a model, an exported PNG (its recipe), a session / state JSON or a W+ file."""
         path = Path(path)
         suffix = path.suffix.lower()
+        if suffix in self.context.handled_suffixes() and (suffix != ".png" or not recipes.has_recipe(path)):
+            if self.context.handle_file(str(path)):
+                return
         if suffix == ".png":
             self.open_image_recipe(path)
         elif suffix in (".npz", ".npy"):
@@ -624,12 +661,12 @@ class MainWindow(QMainWindow):
             return
         info = self.model_info
         if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
-            self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
             return
         if info is not None and recipe.model_file == info.name:
             if self.ask(f"{Path(path).name} was made with a different file named {recipe.model_file} "
                         f"(checksums differ). Apply its settings to the open model anyway?"):
-                self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+                self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
             return
         match = next((p for p in prefs.recent_files() if Path(p).name == recipe.model_file), None)
         if match and self.ask(f"{Path(path).name} was made with {recipe.model_file}. Open that model?\n{match}"):
@@ -643,7 +680,7 @@ class MainWindow(QMainWindow):
         if self.ask(f"{Path(path).name} was made with {recipe.model_file}"
                     f"{'' if match else ' (not among the recent models)'}. "
                     f"Apply its settings to {info.name}?"):
-            self.set_state(self._fit_state(recipe.state, info), f"Open {Path(path).name}")
+            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
 
     def ask(self, question: str) -> bool:
         """A yes/no question (tests replace this method)."""
@@ -767,10 +804,7 @@ class MainWindow(QMainWindow):
         return prefs.session_dir() / SESSION_FILE
 
     def current_session(self) -> Session:
-        parts = {name: get() for name, (get, _) in self._session_parts.items()}
-        timeline = parts.pop("timeline", None)
-        model = str(self.model_info.path) if self.model_info else None
-        return Session(model=model, state=self.state, timeline=timeline, extra=parts)
+        return self.document.session(str(self.model_info.path) if self.model_info else None)
 
     def save_session(self, path: str | Path | None = None) -> None:
         """Save model + state (+ registered parts) atomically; the autosave skips unchanged sessions."""
@@ -806,22 +840,16 @@ class MainWindow(QMainWindow):
         self._restore_session(session)
 
     def _restore_session(self, session: Session, network: str | None = None) -> None:
-        for name, (_, set_part) in self._session_parts.items():
-            value = session.timeline if name == "timeline" else session.extra.get(name)
-            if value is not None:
-                try:
-                    set_part(value)
-                except ExplorerError as exc:  # one bad part (a damaged timeline) must not lose the rest
-                    self.show_error(f"session {name}: {exc}")
+        for error in self.document.restore_parts(session):  # one bad part must not lose the rest
+            self.show_error(error)
         model = network or session.model
         same = self.model_info is not None and model is not None and Path(model).resolve() == self.model_info.path
         if model and not same:
             self.open_model(model, state=session.state)
         elif self.model_info is not None:
-            self.set_state(self._fit_state(session.state, self.model_info), "Open session")
-        else:
-            self.state = session.state
-            self._sync_widgets()
+            self.set_state(self._fit_state(session.state), "Open session")
+        else:  # no model yet: shown as it is, fitted when one opens
+            self.set_state(session.state, "Open session")
 
     def _startup(self, network, restore_session: bool) -> None:
         session = None
@@ -895,6 +923,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self._autosave.stop()
         self._fps_timer.stop()
+        self.jobs.cancel_all()
         if self.model_info is not None:
             self.save_session()
         self.worker.stop()
