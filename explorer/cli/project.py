@@ -14,20 +14,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from explorer.cli.common import add_device_arg, add_network_arg, check_writable, pick_device, resolve_network
-from explorer.engine.images import upscale_nearest
 from explorer.engine.jobs import text_progress
 from explorer.engine.latents import save_wplus_npz
 from explorer.engine.project import LOSSES, STAGES, Crop, ProjectionOptions, fit_target, project, read_image
-from explorer.engine.project.files import save_tuned_model, write_loss_log
+from explorer.engine.project.files import (
+    ProjectionVideo,
+    loss_networks,
+    run_with_video,
+    save_tuned_model,
+    write_loss_log,
+)
 from explorer.engine.project.losses import psnr_uint8
 from explorer.engine.recipe import recipe_for, write_png
 from explorer.engine.render import Renderer
 from explorer.engine.state import Latent, State
 from explorer.errors import UsageError
 from explorer.formats import load_model
-
-VIDEO_FPS = 10  # NVIDIA's proj.mp4
-VIDEO_MIN_HEIGHT = 256  # small models' frames are enlarged (pixel repetition) to at least this
 
 
 def add_parser(subparsers) -> None:
@@ -99,54 +101,17 @@ def run(args) -> int:
     source = read_image(args.target)  # a bad image fails before the model is even opened
     model = load_model(resolve_network(args.network), pick_device(args.device))
     g = model.generator
-    if g.c_dim and not 0 <= options.class_idx < g.c_dim:
-        raise UsageError(f"--class {options.class_idx} is out of range 0..{g.c_dim - 1}")
     target = fit_target(source, g.img_resolution, getattr(g.synthesis, "img_channels", 3), crop)
     for note in source.notes:
         print(f"note: {args.target.name}: {note}")
-    d_features, vgg = loss_networks(args, options, model)
-
-    writer, factor = None, max(1, -(-VIDEO_MIN_HEIGHT // target.shape[0]))
-    if args.save_video:
-        from explorer.video.encoders import open_writer
-
-        writer = open_writer(paths["video"], "mp4", VIDEO_FPS, 2 * target.shape[1] * factor,
-                             target.shape[0] * factor, overwrite=args.force)
-
-    def frame(pixels):
-        writer.write(upscale_nearest(pixels if pixels.shape[-1] == 3 else pixels.repeat(3, axis=-1), factor))
-
-    try:
-        result = project(g, target, options, text_progress(), d_features, vgg,
-                         on_frame=frame if writer is not None else None, on_stage=print)
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
-    if writer is not None:
-        writer.finish()
+    if args.vgg is not None and "vgg" not in options.losses:
+        print("note: --vgg given without the vgg loss (--loss ...,vgg); not used")
+    d_features, vgg = loss_networks(options.losses, model, args.discriminator, args.vgg)
+    video = ProjectionVideo(paths["video"], target.shape[0], overwrite=args.force) if args.save_video else None
+    result = run_with_video(video, lambda on_frame: project(g, target, options, text_progress(), d_features, vgg,
+                                                            on_frame=on_frame, on_stage=print))
     write_results(args, paths, model, result, target)
     return 0
-
-
-def loss_networks(args, options: ProjectionOptions, model):
-    """The discriminator features and VGG16 the chosen losses need (None for those not chosen)."""
-    from explorer.engine.project.losses import DiscriminatorFeatures
-
-    d_features = vgg = None
-    if "d" in options.losses:
-        from explorer.engine.project.discriminator import load_discriminator
-
-        d_features = DiscriminatorFeatures(load_discriminator(args.discriminator or model.path, model.device))
-    if "vgg" in options.losses:
-        if args.vgg is None:
-            raise UsageError("the vgg loss needs --vgg FILE (torchvision's vgg16-397923af.pth)")
-        from explorer.engine.project.vgg import VGG16Features
-
-        vgg = VGG16Features.from_file(args.vgg).to(model.device)
-    elif args.vgg is not None:
-        print("note: --vgg given without the vgg loss (--loss ...,vgg); not used")
-    return d_features, vgg
 
 
 def write_results(args, paths: dict[str, Path], model, result, target) -> None:

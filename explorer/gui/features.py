@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # Modules installed into every window, in this order (their docks and menu entries appear in it).
 FEATURE_MODULES: tuple[str, ...] = (
+    "explorer.gui.project_dialog",
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker

@@ -55,3 +55,63 @@ def loss_log_csv(result: ProjectionResult) -> str:
 
 def write_loss_log(path: str | Path, result: ProjectionResult) -> None:
     atomic_write_text(path, loss_log_csv(result))
+
+
+class ProjectionVideo:
+    """NVIDIA's proj.mp4: [target | reconstruction] after every step at 10 fps; small models' frames are
+    enlarged by pixel repetition to at least 256 pixels high so that the video is watchable."""
+
+    FPS = 10
+    MIN_HEIGHT = 256
+
+    def __init__(self, path: str | Path, resolution: int, overwrite: bool):
+        from explorer.video.encoders import open_writer
+
+        self.factor = max(1, -(-self.MIN_HEIGHT // resolution))
+        side = resolution * self.factor
+        self.writer = open_writer(Path(path), "mp4", self.FPS, 2 * side, side, overwrite=overwrite)
+
+    def add(self, frame) -> None:
+        from explorer.engine.images import upscale_nearest
+
+        rgb = frame if frame.shape[-1] == 3 else frame.repeat(3, axis=-1)
+        self.writer.write(upscale_nearest(rgb, self.factor))
+
+    def finish(self) -> Path:
+        return self.writer.finish()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+def loss_networks(losses, model: Model, discriminator_file: str | Path | None = None,
+                  vgg_file: str | Path | None = None):
+    """(discriminator features, VGG16 features) that ``losses`` need, None for those not chosen. D comes
+    from ``discriminator_file`` or else the model's own file; the VGG16 loss needs its weights file."""
+    from explorer.engine.project.losses import DiscriminatorFeatures
+
+    d_features = vgg = None
+    if "d" in losses:
+        from explorer.engine.project.discriminator import load_discriminator
+
+        d_features = DiscriminatorFeatures(load_discriminator(discriminator_file or model.path, model.device))
+    if "vgg" in losses:
+        from explorer.engine.project.vgg import VGG16Features
+
+        if not vgg_file:
+            raise UsageError("the vgg loss needs torchvision's VGG16 weights file (vgg16-397923af.pth)")
+        vgg = VGG16Features.from_file(vgg_file).to(model.device)
+    return d_features, vgg
+
+
+def run_with_video(video: ProjectionVideo | None, work):
+    """``work(on_frame)`` with the video's frames going in; the video is finished on success, else removed."""
+    try:
+        result = work(None if video is None else video.add)
+    except BaseException:
+        if video is not None:
+            video.abort()
+        raise
+    if video is not None:
+        video.finish()
+    return result
