@@ -40,7 +40,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--outdir", type=Path, required=True, help="output folder")
     parser.add_argument("--stages", default="w,wplus", help=f"comma-separated, in order, from {','.join(STAGES)} "
                                                             "(default w,wplus)")
-    parser.add_argument("--steps", type=int, help="steps of every stage (default: W 300, W+ 500, PTI 300)")
+    parser.add_argument("--steps", type=int, help="steps of every stage (default: W 300, W+ 500, PTI 200)")
     for stage in STAGES:
         parser.add_argument(f"--{stage}-steps", type=int, help=f"steps of the {stage} stage (overrides --steps)")
     parser.add_argument("--seed", type=int, default=ProjectionOptions.seed, help="seed of the optimisation's noise (default 303)")

@@ -48,7 +48,7 @@ class ProjectionOptions:
     stages: tuple[str, ...] = ("w", "wplus")
     w_steps: int = 300
     wplus_steps: int = 500
-    pti_steps: int = 300
+    pti_steps: int = 200
     losses: tuple[str, ...] = ("pixel", "ssim")
     pixel_norm: str = "l2"  # "l2" (what PSNR measures) or "l1"
     weights: dict = field(default_factory=lambda: {"pixel": 1.0, "ssim": 0.1, "d": 0.1, "vgg": 0.1})
