@@ -12,8 +12,8 @@
   they were, so the tuned model still behaves like the original everywhere else.
 
 The result is an ordinary W+ (NVIDIA's projected_w.npz layout) and, after PTI, the tuned generator. As in
-NVIDIA's projector, the optimised noise maps are not part of a W+ latent: a W+ renders with the model's
-own noise; a PTI model keeps the optimised maps as its constant noise.
+NVIDIA's projector, the optimised noise maps are thrown away: a W+ latent renders with the model's own
+noise, and PTI tunes around the pivot as it renders that way (the tuned model keeps the model's noise).
 """
 
 from __future__ import annotations
@@ -344,21 +344,31 @@ class Projector:
         return wplus.detach()
 
     def _stage_pti(self, pivot: torch.Tensor) -> torch.nn.Module:
-        """Fine-tune a copy of the synthesis network so that the pivot renders the target."""
+        """Fine-tune a copy of the synthesis network so that the pivot renders the target.
+
+        The copy starts from the pivot as the W+ result shows it (with the model's own noise maps, as the
+        W+ renders), and the weights of the step that rendered the pivot closest to the target are kept:
+        once the reconstruction is nearly exact Adam's normalised steps can wander, and PTI must never
+        end worse than the pivot it started from.
+        """
         o = self.options
-        reference = self.g  # the untuned copy, with the optimised noise maps, frozen
-        for layer in noise_layers(reference.synthesis):
-            layer.noise_const = layer.noise_const.detach().clone()
-        self.noise = []  # the maps are fixed from here on
+        reference = self.g  # the untuned copy with the model's own noise maps, frozen
+        for mine, original in zip(noise_layers(reference.synthesis), noise_layers(self.original.synthesis)):
+            mine.noise_const = original.noise_const.detach().clone()
+        self.noise = []  # nothing but weights moves from here on
         tuned = copy.deepcopy(reference)
         tuned.synthesis.requires_grad_(True)
         pivot = pivot.detach()
         z_dim, c_dim = self.g.z_dim, self.g.c_dim
         c = class_vector(c_dim, o.class_idx).to(self.device) if c_dim else None
+        best = {"distance": math.inf, "weights": None}
 
         def step(t):
             image = tuned.synthesis(pivot, noise_mode="const")
             distance, parts = self.objective(image)
+            if float(distance.detach()) < best["distance"]:  # these weights (before this step's update)
+                best["distance"] = float(distance.detach())
+                best["weights"] = {k: v.detach().clone() for k, v in tuned.synthesis.state_dict().items()}
             nearby = self._near_pivot(pivot, z_dim, c)
             with torch.no_grad():
                 before = reference.synthesis(nearby, noise_mode="const")
@@ -367,6 +377,10 @@ class Projector:
 
         params = [p for p in tuned.synthesis.parameters() if p.requires_grad]
         self._loop("pti", params, o.pti_lr, step)
+        with torch.no_grad():
+            final, _ = self.objective(tuned.synthesis(pivot, noise_mode="const"))
+        if float(final) > best["distance"]:
+            tuned.synthesis.load_state_dict(best["weights"])
         return tuned.eval().requires_grad_(False)
 
     def _near_pivot(self, pivot: torch.Tensor, z_dim: int, c) -> torch.Tensor:
