@@ -91,11 +91,23 @@ def test_cli_pti_beats_its_pivot_and_names_its_parents(tmp_path, bundled, one_to
     assert np.array_equal(pixels(out / "gen" / "proj00.png"), pixels(out / "proj.png"))
 
 
-def test_cli_refuses_the_d_loss_without_a_discriminator(tmp_path, capsys, bundled):
-    target = save_png(tmp_path / "t.png", np.full((64, 64, 3), 200, np.uint8))
-    assert main(["project", "--target", str(target), "--outdir", str(tmp_path / "o"), "--loss", "pixel,d"]) == 2
+def test_cli_refuses_the_d_loss_without_a_discriminator(tmp_path, capsys):
+    render_only = tmp_path / "render-only.safetensors"
+    assert main(["convert", str(SG2), str(render_only)]) == 0
+    target = save_png(tmp_path / "t.png", np.full((32, 32, 3), 200, np.uint8))
+    capsys.readouterr()
+    assert main(["project", "--network", str(render_only), "--target", str(target), "--outdir", str(tmp_path / "o"),
+                 "--loss", "pixel,d"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "default.safetensors: no discriminator" in err
+    assert err.count("\n") == 0 and "render-only.safetensors: no discriminator" in err
+
+
+def test_the_bundled_model_takes_d_from_its_training_snapshot(bundled):
+    from explorer.engine.project.discriminator import discriminator_file_for
+
+    source = discriminator_file_for(bundled)
+    assert source.parent.parent.name == "training" and source.name.startswith("network-snapshot-")
+    assert load_discriminator(source).img_resolution == 64
 
 
 def truncated_png() -> bytes:

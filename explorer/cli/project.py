@@ -48,8 +48,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--pixel-norm", choices=("l2", "l1"), default="l2", help="the pixel loss's norm (default l2)")
     parser.add_argument("--vgg", type=Path, metavar="FILE", help="torchvision's VGG16 weights (vgg16-397923af.pth) for the vgg loss")
     parser.add_argument("--discriminator", type=Path, metavar="FILE",
-                        help="model file holding the discriminator for the d loss (default: --network; for the bundled "
-                             "model: checkpoints/training/avatars-64/network-snapshot-*.safetensors)")
+                        help="model file holding the discriminator for the d loss (default: --network, or the training "
+                             "snapshot a render-only export such as the bundled model was made from)")
     parser.add_argument("--crop", metavar="LEFT,TOP,SIZE", help="square of the photo to use, in its pixels (default: the centre square)")
     parser.add_argument("--class", dest="class_idx", type=int, default=0, help="class of a conditional model (default 0)")
     parser.add_argument("--no-noise", action="store_true", help="keep the model's noise maps instead of optimising them")

@@ -140,7 +140,7 @@ class ProjectDialog(QDialog):
             self.loss_boxes[name] = box
             form.addRow(box)
         self.d_file = QLineEdit()
-        self.d_file.setPlaceholderText("the open model (a training snapshot holds D)")
+        self.d_file.setPlaceholderText("the open model or its training snapshot")
         self.vgg_file = QLineEdit()
         self.vgg_file.setPlaceholderText("vgg16-397923af.pth")
         form.addRow("D from", self.d_file)

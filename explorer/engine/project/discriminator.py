@@ -1,11 +1,14 @@
 """The discriminator of a model file, for the ``d`` loss: our training snapshots and NVIDIA's pickles hold one.
 
-Render-only files (the bundled ``default.safetensors``, converted models, rosinality's exports) do not;
-for the bundled model, its training snapshot in ``checkpoints/training/avatars-64/`` does.
+Render-only files (the bundled ``default.safetensors``, converted models, rosinality's exports) do not.
+A render-only export that sits beside the training run it came from (the bundled model and
+``checkpoints/training/avatars-64/``) takes D from that run's snapshot: the one whose provenance is the
+export's (both name the same training snapshot).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -21,6 +24,23 @@ class NoDiscriminator(ModelError):
 # NVIDIA's Discriminator keyword arguments that our networks_d.Discriminator takes as they are.
 _FLAT_KWARGS = ("c_dim", "img_resolution", "img_channels", "channel_base", "channel_max", "num_fp16_res",
                 "conv_clamp", "cmap_dim", "architecture")
+
+
+def discriminator_file_for(model) -> Path:
+    """Where the d loss takes D from for an open ``formats.Model``: the training snapshot that a render-only
+    native export was made from, if it lies in ``training/*/`` beside the export, else the model's file."""
+    from explorer.formats import native
+
+    source = (model.provenance or {}).get("source_file")
+    if model.source_format == "native" and source:
+        for candidate in sorted(model.path.parent.glob("training/*/network-snapshot-*.safetensors")):
+            try:
+                provenance = json.loads(native.read_metadata(candidate).get("provenance", "{}"))
+            except (ModelError, ValueError):
+                continue
+            if provenance == model.provenance:
+                return candidate
+    return model.path
 
 
 def load_discriminator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:

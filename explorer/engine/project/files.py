@@ -87,14 +87,16 @@ class ProjectionVideo:
 def loss_networks(losses, model: Model, discriminator_file: str | Path | None = None,
                   vgg_file: str | Path | None = None):
     """(discriminator features, VGG16 features) that ``losses`` need, None for those not chosen. D comes
-    from ``discriminator_file`` or else the model's own file; the VGG16 loss needs its weights file."""
+    from ``discriminator_file``, else from the model's file or the training snapshot it was exported from
+    (``discriminator.discriminator_file_for``); the VGG16 loss needs its weights file."""
     from explorer.engine.project.losses import DiscriminatorFeatures
 
     d_features = vgg = None
     if "d" in losses:
-        from explorer.engine.project.discriminator import load_discriminator
+        from explorer.engine.project.discriminator import discriminator_file_for, load_discriminator
 
-        d_features = DiscriminatorFeatures(load_discriminator(discriminator_file or model.path, model.device))
+        source = discriminator_file or discriminator_file_for(model)
+        d_features = DiscriminatorFeatures(load_discriminator(source, model.device))
     if "vgg" in losses:
         from explorer.engine.project.vgg import VGG16Features
 
