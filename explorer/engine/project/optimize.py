@@ -63,7 +63,7 @@ class ProjectionOptions:
     noise_ramp: float = 0.75
     optimise_noise: bool = True
     noise_regularize: float = 1e5
-    locality_weight: float = 1.0
+    locality_weight: float = 0.1  # PTI's own weight for its locality regulariser
     locality_radius: float = 1.0  # how far from the pivot the locality samples lie, in units of w_std
     w_avg_samples: int = 10_000
     preview_every: int = 10
