@@ -9,7 +9,11 @@ measures how long the event loop is blocked (gap between heartbeat ticks minus 1
 - latency from the last change to its image on the canvas, at the end of the drag and after each of
   ``--stops`` short drags (target: <= one render time + 30 ms), next to the mean render time.
 
-Usage: ``python bench/gui_responsiveness.py [--network FILE] [--seconds 10] [--threads N]``
+With ``--browse-ms N`` the seed browser is on screen and turns to a new page of seeds every N ms during
+the drags (its tiles are background renders that give way to the canvas): compare the figures with and
+without it.
+
+Usage: ``python bench/gui_responsiveness.py [--network FILE] [--seconds 10] [--threads N] [--browse-ms 300]``
 Speed is measured here, never asserted in tests.
 """
 
@@ -50,6 +54,8 @@ def main() -> int:
     parser.add_argument("--stops", type=int, default=8, help="short drags after the long one, to sample latency")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads for the render thread")
     parser.add_argument("--row", type=int, default=None, help="W+ row whose slider is dragged (default: middle)")
+    parser.add_argument("--browse-ms", type=float, default=0,
+                        help="show the seed browser and turn its page every this many ms while dragging (0: off)")
     args = parser.parse_args()
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -96,6 +102,15 @@ def main() -> int:
 
     changes = {"n": 0, "last": 0.0, "phase": 0.0}
 
+    browser = window.features.get("seed_browser")
+    page_turner = QTimer()
+    page_turner.setInterval(max(1, round(args.browse_ms)))
+    if args.browse_ms:
+        browser.dock.show()
+        browser.dock.raise_()
+        page_turner.timeout.connect(lambda: browser.turn(1))
+        spin_until(lambda: browser.pending() == 0)
+
     def tick():
         changes["phase"] += 1
         value = int(500 + 499 * math.sin(changes["phase"] * 0.05))
@@ -116,8 +131,11 @@ def main() -> int:
         slider.setSliderDown(True)
         start = time.perf_counter()
         driver.start()
+        if args.browse_ms:
+            page_turner.start()
         spin_until(lambda: time.perf_counter() - start >= seconds)
         driver.stop()
+        page_turner.stop()
         slider.setSliderDown(False)
         end = changes["last"]
         spin_until(window.is_current)
@@ -127,6 +145,7 @@ def main() -> int:
         matching = [t for t, r in shown if r.state == window.state]
         return (min(t for t in matching if t >= end) - end) * 1000
 
+    tiles0 = window.worker.thumb_count
     heartbeat.start()
     start, end, n_changes, n_renders = drive(args.seconds)
     long_beats = [b for b in beats if start <= b <= end]
@@ -158,6 +177,9 @@ def main() -> int:
           f"{window.worker.abandoned_count} renders abandoned for a newer state in all")
     print(f"render time      mean {mean_render:.1f} ms, p50 {percentile(render_ms, 50):.1f} ms, "
           f"p90 {percentile(render_ms, 90):.1f} ms")
+    if args.browse_ms:
+        print(f"seed browser     page turned every {args.browse_ms:.0f} ms while dragging; "
+              f"{window.worker.thumb_count - tiles0} background renders (tiles, thumbnails) done")
     target = mean_render + 30
     print(f"last change -> image on canvas: end of long drag {final_latency:.1f} ms; after {len(stop_latencies)} short "
           f"drags: median {percentile(stop_latencies, 50):.1f} ms, max {max(stop_latencies, default=float('nan')):.1f} ms"

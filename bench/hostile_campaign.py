@@ -1,7 +1,7 @@
 """Hostile-model campaign (not in CI): crafted and mutated model files through the CLI entry points.
 
-Every case is a file (or a run folder holding it) passed to ``explorer info``, ``explorer generate`` and
-``explorer convert`` in a fresh process with an address-space limit and a time limit. Each run is counted
+Every case is a file (or a run folder holding it) passed to ``explorer info``, ``explorer generate``,
+``explorer convert`` and the window (``explorer gui FILE --screenshot``, offscreen) in a fresh process with an address-space limit and a time limit. Each run is counted
 as one of:
 
 - clean: exit 0, or exit 2 with exactly one line on stderr;
@@ -10,7 +10,7 @@ as one of:
 - hang: it ran past the time limit;
 - code executed: a payload's marker file appeared (every crafted payload would create one if run).
 
-    python bench/hostile_campaign.py --mutants 200 --timeout 60 --memory-gb 4
+    python bench/hostile_campaign.py --mutants 200 --timeout 60 --memory-gb 4 [--entry-points info,gui]
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ def run_case(argv: list[str], timeout: float, memory: int, cwd: Path) -> subproc
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen",
+               EXPLORER_SETTINGS_DIR=str(cwd / "settings"), EXPLORER_SESSION_DIR=str(cwd / "session"))
     try:
         return subprocess.run([sys.executable, "-m", "explorer", *argv], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=timeout, preexec_fn=limit)
@@ -152,7 +153,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=60, help="seconds per run (default 60)")
     parser.add_argument("--memory-gb", type=float, default=4, help="address-space limit per run (default 4)")
-    parser.add_argument("--entry-points", default="info,generate,convert,folder")
+    parser.add_argument("--entry-points", default="info,generate,convert,folder,gui")
     args = parser.parse_args()
     counts: Counter = Counter()
     bad: list[str] = []
@@ -172,6 +173,7 @@ def main() -> int:
                 "generate": ["generate", "--network", str(model), "--seeds", "0", "--outdir", str(tmp / "out")],
                 "convert": ["convert", str(model), str(tmp / "converted.safetensors"), "--force"],
                 "folder": ["info", str(folder)],
+                "gui": ["gui", str(model), "--screenshot", str(tmp / "window.png"), "--force"],
             }
             for entry in args.entry_points.split(","):
                 proc = run_case(runs[entry], args.timeout, int(args.memory_gb * 2**30), tmp)

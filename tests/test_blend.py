@@ -18,13 +18,17 @@ import torch
 from PIL import Image
 
 from explorer.cli import main
-from explorer.engine.blend import ModelBlend, layer_weights
+from explorer.engine.blend import ModelBlend, identify_model_file, layer_weights
 from explorer.engine.params import ParamRegistry
+from explorer.engine.recipe import read_recipe
 from explorer.engine.render import Renderer
 from explorer.engine.state import Blend, Latent, State
 from explorer.errors import ExplorerError
 from explorer.formats import BUNDLED_MODEL, load_model, native
 from explorer.models import build_generator
+from explorer.video.interpolate import TimelineSampler
+from explorer.video.render import FrameSource
+from explorer.video.timeline import FramePos, Keyframe, Timeline
 
 G = native.RENDER_NET
 FIXED_BUFFERS = ("noise_const", "resample_filter")  # StyleGAN2's set-up buffers: always A's
@@ -35,15 +39,19 @@ def _write_model(path: Path, config: dict, tensors: dict) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def parent_b(tmp_path_factory) -> Path:
-    """The bundled model with each tensor moved by a fifth of its spread: a close relative of it."""
+def write_relative(path: Path) -> Path:
+    """The bundled model with each tensor moved by a fifth of its spread (a close relative), written to ``path``."""
     _, networks = native.read_networks(BUNDLED_MODEL)
     config, tensors = networks[G]
     rng = torch.Generator().manual_seed(0)
     moved = {n: t + 0.2 * (t.std() if t.numel() > 1 else 1.0) * torch.randn(t.shape, generator=rng)
              for n, t in tensors.items()}
-    return _write_model(tmp_path_factory.mktemp("b") / "b.safetensors", config, moved)
+    return _write_model(path, config, moved)
+
+
+@pytest.fixture(scope="module")
+def parent_b(tmp_path_factory) -> Path:
+    return write_relative(tmp_path_factory.mktemp("b") / "b.safetensors")
 
 
 def _expected_weight(name: str, mode: str, mid: int, width: float) -> float:
@@ -107,11 +115,16 @@ def test_existing_output_needs_force(tmp_path, parent_b, capsys):
     load_model(out)
 
 
-def test_unrelated_models_are_warned_about(tmp_path, capsys):
+def write_stranger(path: Path) -> Path:
+    """A model of the bundled model's architecture, freshly initialised: no relative of it."""
     config = load_model(BUNDLED_MODEL).config
     # Not seed 0: the bundled model was trained from that initialisation and still correlates 0.97 with it.
     torch.manual_seed(1)
-    stranger = _write_model(tmp_path / "stranger.safetensors", config, build_generator(config).state_dict())
+    return _write_model(path, config, build_generator(config).state_dict())
+
+
+def test_unrelated_models_are_warned_about(tmp_path, capsys):
+    stranger = write_stranger(tmp_path / "stranger.safetensors")
     status = main(["blend", str(BUNDLED_MODEL), str(stranger), "--mode", "sigmoid", "--mid", "16",
                    "--output", str(tmp_path / "c.safetensors")])
     assert status == 0
@@ -184,7 +197,50 @@ def test_blend_parameters_set_the_curve(parent_b):
     assert list(moved.blend.layers) == pytest.approx(curve[:3] + [1.0] + curve[4:])
     with pytest.raises(ExplorerError, match="blend/mid"):
         registry.apply(state, ["blend/mid=0"])
-    assert "blend/mode" not in ParamRegistry.for_model(generator, State())
+    with pytest.raises(ExplorerError, match="no blend"):  # a curve needs a model B first
+        ParamRegistry.for_model(generator, State()).set(State(), "blend/mid", 32)
+
+
+def test_blend_model_names_the_file_by_path_and_hash(tmp_path, parent_b):
+    generator = load_model(BUNDLED_MODEL).generator
+    registry = ParamRegistry.for_model(generator, State())
+    # one command line starts a blend and sets its curve (the registry was built for a state without one)
+    state = registry.apply(State(), [f"blend/model={parent_b}", "blend/mode=step", "blend/mid=32"])
+    assert state.blend.model == str(parent_b.resolve())
+    assert state.blend.sha256 == load_model(parent_b).sha256
+    assert (state.blend.mode, state.blend.mid) == ("step", 32)
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(parent_b.read_bytes())
+    switched = registry.set(state, "blend/model", str(other))  # another B keeps the curve
+    assert (switched.blend.model, switched.blend.mode, switched.blend.mid) == (str(other.resolve()), "step", 32)
+    assert registry.set(state, "blend/model", "off").blend is None
+    assert registry.set(state, "blend/model", "").blend is None
+    with pytest.raises(ExplorerError, match="missing.pkl") as caught:
+        registry.set(state, "blend/model", str(tmp_path / "missing.pkl"))
+    assert str(caught.value).startswith("blend/model:") and "\n" not in str(caught.value)
+    assert registry.value(State(), "blend/layer/0") == 0.0  # no blend: all A
+
+
+def test_a_changed_file_is_hashed_again(tmp_path, parent_b):
+    copy_b = tmp_path / "b.safetensors"
+    copy_b.write_bytes(parent_b.read_bytes())
+    first = identify_model_file(copy_b)
+    assert identify_model_file(copy_b) == first == (str(copy_b.resolve()), load_model(parent_b).sha256)
+    copy_b.write_bytes(parent_b.read_bytes() + b" ")  # another size: not the cached digest
+    assert identify_model_file(copy_b)[1] != first[1]
+
+
+def test_generate_sets_a_blend_from_the_command_line(tmp_path, parent_b):
+    assert main(["generate", "--seeds", "5", "--set", f"blend/model={parent_b}", "--set", "blend/mode=sigmoid",
+                 "--set", "blend/mid=16", "--outdir", str(tmp_path / "blended")]) == 0
+    written = _blend_file(tmp_path, parent_b, "--mode", "sigmoid", "--mid", "16")
+    assert main(["generate", "--network", str(written), "--seeds", "5", "--outdir", str(tmp_path / "written")]) == 0
+    blended_png = tmp_path / "blended" / "seed0005.png"
+    blended = np.asarray(Image.open(blended_png))
+    assert np.array_equal(blended, np.asarray(Image.open(tmp_path / "written" / "seed0005.png")))
+    recipe = read_recipe(blended_png)  # the recipe names both models by hash
+    assert recipe.model_sha256 == load_model(BUNDLED_MODEL).sha256
+    assert recipe.state.blend.sha256 == load_model(parent_b).sha256
 
 
 def test_generate_renders_a_state_blend(tmp_path, parent_b):
@@ -196,3 +252,50 @@ def test_generate_renders_a_state_blend(tmp_path, parent_b):
     assert main(["generate", "--network", str(written), "--seeds", "5", "--outdir", str(tmp_path / "written")]) == 0
     blended = np.asarray(Image.open(tmp_path / "blended" / "seed0005.png"))
     assert np.array_equal(blended, np.asarray(Image.open(tmp_path / "written" / "seed0005.png")))
+
+
+# ---- video keyframes (explorer/video/interpolate.py) ----------------------------------------------------
+
+def _halfway(renderer: Renderer, first: State, second: State, kind: str = "linear"):
+    timeline = Timeline(keyframes=(Keyframe(first, duration=1.0), Keyframe(second)), kind=kind)
+    return TimelineSampler(renderer, timeline), FramePos(0, 0.5)
+
+
+def test_keyframes_move_the_middle_of_a_sigmoid_blend(parent_b):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    infos = renderer.generator.layer_infos()
+    blend = Blend(model=str(parent_b), sha256=load_model(parent_b).sha256, mode="sigmoid", mid=8, width=0.5)
+    first = State(a=Latent(seed=2), blend=blend)
+    second = first.replace(blend=dataclasses.replace(blend, mid=32, width=1.5))
+    sampler, halfway = _halfway(renderer, first, second)
+    between = sampler.state_at(halfway).blend
+    assert between.mode == "layers"  # the sigmoid of the middle mid (log2: 3 -> 5 gives 16) and width
+    assert list(between.layers) == pytest.approx(layer_weights(infos, "sigmoid", mid=16, width=1.0))
+    # the frame the video renders is the state the window's scrubber shows
+    frame = FrameSource(renderer, [sampler.timeline], fps=2.0).render_range(1, 2)[0]
+    assert np.abs(frame.astype(int) - renderer.render(sampler.state_at(halfway)).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("kind", ["linear", "cubic"])
+def test_keyframes_move_each_layer_of_a_blend(parent_b, kind):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    n = len(renderer.generator.layer_infos())
+    step = Blend(model=str(parent_b), mode="step", mid=16)
+    layers = [float(i % 2) for i in range(n)]
+    first = State(a=Latent(seed=2))  # no blend: B's share 0, so the blend fades in
+    second = first.replace(blend=dataclasses.replace(step, mode="layers", layers=tuple(layers)))
+    between = _halfway(renderer, first, second, kind)[0].state_at(FramePos(0, 0.5)).blend
+    assert list(between.layers) == pytest.approx([w / 2 for w in layers])  # two keyframes: cubic is symmetric
+    third = first.replace(blend=step)
+    between = _halfway(renderer, third, second, kind)[0].state_at(FramePos(0, 0.5)).blend
+    expected = [(a + b) / 2 for a, b in zip(layer_weights(renderer.generator.layer_infos(), "step", 16), layers)]
+    assert list(between.layers) == pytest.approx(expected)
+
+
+def test_slerp_between_keyframes_mapped_by_model_b_stays_on_their_w(parent_b):
+    renderer = Renderer(load_model(BUNDLED_MODEL))
+    blend = Blend(model=str(parent_b), mode="step", mid=16, mapping="b")
+    first, second = State(a=Latent(seed=2), blend=blend), State(a=Latent(seed=9), blend=blend)
+    sampler, halfway = _halfway(renderer, first, second, "slerp")
+    ends = [renderer.wplus(first), renderer.wplus(second)]  # W of model B's mapping network
+    torch.testing.assert_close(sampler.sample([halfway])[0].wplus, (ends[0] + ends[1]) / 2)

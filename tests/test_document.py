@@ -136,3 +136,36 @@ def test_document_session_parts_round_trip_and_a_bad_part_is_one_line():
     errors = document.restore_parts(session)
     assert kept == {"timeline": {"keys": 2}, "favourites": [1]}
     assert len(errors) == 1 and errors[0].startswith("session broken:")
+
+
+def test_recipe_plans_follow_the_opening_rules(sg3, tmp_path):
+    from dataclasses import replace
+
+    from explorer.engine.describe import describe_generator
+    from explorer.engine.opening import APPLY, ASK_APPLY, ASK_OPEN, REFUSE, plan_recipe
+    from explorer.engine.recipe import Recipe
+
+    model = replace(describe_generator(sg3), path=Path("/m/a.pkl"), sha256="aa")
+    recipe = Recipe(State(), "a.pkl", "aa", "nvidia")
+    assert plan_recipe("x.png", recipe, model, []).action == APPLY
+    assert plan_recipe("x.png", replace(recipe, model_sha256="bb"), model, []).action == ASK_APPLY
+    other = replace(recipe, model_file="b.pkl", model_sha256="bb")
+    plan = plan_recipe("x.png", other, model, ["/r/b.pkl"])
+    assert plan.action == ASK_OPEN and plan.model_path == "/r/b.pkl" and plan.then.action == ASK_APPLY
+    assert plan_recipe("x.png", other, None, ["/r/b.pkl"]).then is None
+    refused = plan_recipe("x.png", other, None, [])
+    assert refused.action == REFUSE and "b.pkl" in refused.message
+
+
+def test_startup_plan(tmp_path):
+    from explorer.engine.opening import plan_startup
+    from explorer.engine.session import Session
+
+    model = tmp_path / "m.pkl"
+    model.write_bytes(b"")
+    session = Session(model=str(model), state=State(psi=0.3))
+    assert plan_startup(model, session, []).state == State(psi=0.3)  # the same file: its last state
+    assert plan_startup(tmp_path / "other.pkl", session, []).state is None
+    assert plan_startup(None, session, []).action == "restore"
+    assert plan_startup(None, Session(model=str(tmp_path / "gone.pkl")), [None, model]).model_path == str(model)
+    assert plan_startup(None, None, [tmp_path / "gone.pkl"]).action == "welcome"

@@ -104,7 +104,7 @@ def test_job_gets_a_private_model_copy_and_reports_in_the_ui_thread(probe_window
     qtbot.waitUntil(window.is_current, timeout=TIMEOUT)
     np.testing.assert_array_equal(window.image_array(),
                                   Renderer(load_model(BUNDLED_MODEL)).render(window.state))
-    assert not window.jobs_indicator.isVisible()
+    qtbot.waitUntil(window.jobs_indicator.isHidden, timeout=TIMEOUT)
 
 
 def test_failed_job_is_a_banner(probe_window, qtbot):

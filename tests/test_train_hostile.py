@@ -298,3 +298,16 @@ def test_fuzzed_training_options_json_never_crashes_the_readers(tmp_path_factory
             assert "\n" not in str(exc)
         else:
             assert "--feature-net" not in command  # never a file path taken from the options
+
+
+@pytest.mark.parametrize("field, value", [("channel_max", 10 ** 9), ("img_resolution", 1 << 40),
+                                          ("mbstd_group_size", "4"), ("conv_clamp", float("nan")),
+                                          ("evil", 1), ("mapping_layers", [1] * 99)])
+def test_absurd_discriminator_configs_are_refused_before_building(field, value):
+    from explorer.train.networks_d import build_discriminator
+
+    config = {"arch": "stylegan2-resnet-d", "c_dim": 0, "img_resolution": 32, "img_channels": 3,
+              "channel_base": 1024, "channel_max": 64}
+    build_discriminator(config)  # the sane config builds
+    with pytest.raises(ValueError, match=f"D.{field}|{field}"):
+        build_discriminator({**config, field: value})

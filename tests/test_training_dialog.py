@@ -279,16 +279,13 @@ def no_bundled_model(monkeypatch, tmp_path):
 
 def test_open_run_attaches_and_opens_snapshot_in_explorer(qtbot, tmp_path, nvidia_dir, no_bundled_model):
     from explorer.gui import main_window
-    from explorer.gui.training_dialog import add_train_menu
 
     run_dir = fake_run(tmp_path, snapshots=(0, 1))
     shutil.copy(nvidia_dir / "sg2-skip-32.pkl", run_dir / "network-snapshot-000001.pkl")
     window = main_window(network=None, restore_session=False, autosave=False)
     qtbot.addWidget(window)
-    if not hasattr(window, "train_menu"):  # the window adds the menu itself once hooked up
-        add_train_menu(window)
-    assert [a.text() for a in window.train_menu.actions()] == ["&New run...", "&Open run..."]
-    dialog = window.open_training_run(run_dir.parent)  # the output folder: its newest run opens
+    assert [a.text() for a in window.menus["train"].actions()] == ["&New run...", "&Open run..."]
+    dialog = window.features["training_dialog"].open_run(run_dir.parent)  # the output folder: its newest run opens
     assert dialog.monitor is not None and dialog.monitor.run_dir == run_dir and dialog.monitor.reader.rows == 4
     with qtbot.waitSignal(window.modelLoaded, timeout=TIMEOUT):
         dialog.monitor.open_button.click()
@@ -475,7 +472,7 @@ def test_start_real_tiny_run_stop_reattach_and_open(qtbot, tmp_path, started, on
 
     window = main_window(network=None, restore_session=False, autosave=False)
     qtbot.addWidget(window)
-    dialog = window.open_training_run(run_dir)
+    dialog = window.features["training_dialog"].open_run(run_dir)
     with qtbot.waitSignal(window.modelLoaded, timeout=TIMEOUT):
         dialog.monitor.open_button.click()
     assert Path(window.model_info.path) == snapshot

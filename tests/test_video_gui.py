@@ -40,11 +40,11 @@ def window(qtbot):
 def add_keyframe(qtbot, win, state):
     win.set_state(state)
     qtbot.waitUntil(win.is_current, timeout=TIMEOUT)
-    win.timeline_panel.add_current()
+    win.features["timeline_panel"].add_current()
 
 
 def test_keyframes_scrub_play_and_session(qtbot, window, reference):
-    panel = window.timeline_panel
+    panel = window.features["timeline_panel"]
     add_keyframe(qtbot, window, State(a=Latent(seed=3)))
     add_keyframe(qtbot, window, State(a=Latent(seed=5), psi=0.6))
     panel.set_segment(0, duration=0.5, easing="smoothstep")
@@ -93,7 +93,7 @@ def test_keyframes_scrub_play_and_session(qtbot, window, reference):
 
 
 def test_timeline_edits_are_undoable_steps_on_the_window_stack(qtbot, window):
-    panel = window.timeline_panel
+    panel = window.features["timeline_panel"]
     add_keyframe(qtbot, window, State(a=Latent(seed=3)))
     add_keyframe(qtbot, window, State(a=Latent(seed=5)))
     after_adding = panel.timeline
@@ -122,7 +122,7 @@ def test_timeline_edits_are_undoable_steps_on_the_window_stack(qtbot, window):
 
 
 def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
-    panel = window.timeline_panel
+    panel = window.features["timeline_panel"]
     add_keyframe(qtbot, window, State(a=Latent(seed=1)))
     add_keyframe(qtbot, window, State(a=Latent(seed=2)))
     panel.set_segment(0, duration=0.5)
@@ -146,16 +146,27 @@ def test_export_dialog_writes_and_cancels(qtbot, window, reference, tmp_path):
     dialog = panel.open_export_dialog()
     qtbot.addWidget(dialog)
     dialog.path.setText(str(tmp_path / "long.mp4"))
-    dialog.start()
-    dialog.thread.progressed.connect(lambda _p: dialog.cancel_or_close())
+    dialog.progressed.connect(lambda *_: dialog.cancel_or_close())
     with qtbot.waitSignal(dialog.exportFailed, timeout=TIMEOUT) as failed:
-        pass
+        dialog.start()
     assert failed.args == ["cancelled"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+
+    # the same export, cancelled from the status bar's jobs indicator
+    dialog = panel.open_export_dialog()
+    qtbot.addWidget(dialog)
+    dialog.path.setText(str(tmp_path / "long.mp4"))
+    indicator = window.jobs_indicator
+    dialog.progressed.connect(lambda *_: indicator.cancel_button.click() if not indicator.isHidden() else None)
+    with qtbot.waitSignal(dialog.exportFailed, timeout=TIMEOUT) as failed:
+        dialog.start()
+    assert failed.args == ["cancelled"]
+    qtbot.waitUntil(indicator.isHidden, timeout=TIMEOUT)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
 
 
 def test_recipes_and_timeline_files(qtbot, window, tmp_path):
-    panel = window.timeline_panel
+    panel = window.features["timeline_panel"]
     window.set_state(State(a=Latent(seed=4), b=Latent(seed=9)))
     panel.recipe_seed_walk()
     assert [k.state.a.seed for k in panel.timeline.keyframes] == [4, 9]

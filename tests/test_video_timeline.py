@@ -185,3 +185,16 @@ def test_state_recipes():
     assert [k.state.a.seed for k in tl.keyframes] == [3, 4, 5] and tl.frame_count() == 5
     sweep = truncation_sweep(State(psi=0.7), 0.2, 1.0, seconds=2.0)
     assert [k.state.psi for k in sweep.keyframes] == [0.2, 1.0] and sweep.loop
+
+
+def test_the_synthesis_scalars_come_from_the_registry_kinds():
+    from pathlib import Path
+
+    from explorer.formats import load_model
+    from explorer.video.interpolate import synthesis_scalars
+
+    nvidia = Path(__file__).parent / "fixtures" / "nvidia"
+    sg2 = load_model(nvidia / "sg2-skip-32.pkl").generator
+    sg3 = load_model(nvidia / "sg3t-32.pkl").generator
+    assert [p.address for p in synthesis_scalars(sg2)] == ["noise/strength"]
+    assert [p.address for p in synthesis_scalars(sg3)] == ["noise/strength", "translate/x", "translate/y", "rotate"]

@@ -18,7 +18,7 @@ from explorer import __version__
 from explorer.errors import ExplorerError
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("gui", "info", "params", "generate", "mix", "directions", "project", "convert", "blend", "bench", "monitor", "video",
+COMMANDS = ("gui", "info", "params", "generate", "grid", "mix", "directions", "project", "convert", "blend", "bench", "monitor", "video",
             "dataset", "train")
 
 

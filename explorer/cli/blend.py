@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from explorer.cli.common import check_writable
-from explorer.engine.blend import ModelBlend, ancestry_warning, check_same_architecture, layer_weights
+from explorer.engine.blend import identify_model_file, save_blended_model
+from explorer.engine.jobs import text_progress
+from explorer.engine.state import Blend
 from explorer.errors import UsageError
 from explorer.formats import load_model
 
@@ -40,27 +42,11 @@ def run(args) -> int:
     if args.width <= 0:
         raise UsageError(f"--width {args.width}: must be positive")
     check_writable(args.output, args.force)
-    model_a, model_b = load_model(args.model_a), load_model(args.model_b)
-    check_same_architecture(model_a.generator, model_b.generator, model_a.path, model_b.path)
-    warning = ancestry_warning(model_a.generator, model_b.generator, model_a.name, model_b.name)
+    model_a = load_model(args.model_a)
+    path_b, sha256_b = identify_model_file(args.model_b)
+    blend = Blend(model=path_b, sha256=sha256_b, mode=args.mode, mid=args.mid, width=args.width, mapping=args.mapping)
+    warning = save_blended_model(text_progress(), model_a, blend, args.output)
     if warning:
         print(f"warning: {warning}")
-    blend = ModelBlend(model_a.generator, model_b.generator)
-    weights = layer_weights(blend.layer_infos, args.mode, args.mid, args.width)
-    blend.set_curve(weights, args.mapping)
-
-    from explorer.formats import native
-
-    curve = {"mode": args.mode, "mid": args.mid, "width": args.width, "mapping": args.mapping,
-             "layers": {info.name: w for info, w in zip(blend.layer_infos, weights)}}
-    provenance = {
-        "source_file": f"blend of {model_a.name} and {model_b.name}",
-        "sha256": model_a.sha256,  # the base model: its mapping, buffers and architecture
-        "source_format": "blend",
-        "parents": [{"role": role, "source_file": m.name, "sha256": m.sha256}
-                    for role, m in (("a", model_a), ("b", model_b))],
-        "blend": curve,
-    }
-    native.write(args.output, {native.RENDER_NET: (model_a.config, blend.generator.state_dict())}, provenance)
-    print(f"{args.output}: blended {model_a.name} (below {args.mid} px) and {model_b.name} ({args.mode})")
+    print(f"{args.output}: blended {model_a.name} (below {args.mid} px) and {args.model_b.name} ({args.mode})")
     return 0

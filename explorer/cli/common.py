@@ -138,10 +138,11 @@ def state_flags_given(args) -> list[str]:
     return given + (["--set"] if getattr(args, "set", None) else [])
 
 
-def state_from_args(args, model) -> State:
-    """The state from --state, with every given state flag and then every --set applied, checked against
-    ``model``'s parameters (a generator or a model description)."""
-    state = State.load(args.state) if args.state else State()
+def state_from_args(args, model, base: State | None = None) -> State:
+    """The state from --state (or ``base``, e.g. one favourite of a favourites file), with every given state
+    flag and then every --set applied, checked against ``model``'s parameters (a generator or a model
+    description)."""
+    state = base if base is not None else State.load(args.state) if args.state else State()
     registry = ParamRegistry.for_model(model, state)
     ignored = []
     for flag in STATE_FLAGS:
@@ -179,3 +180,11 @@ def check_class(generator, state: State, class_given: bool) -> None:
         raise UsageError(f"this model is conditional ({c_dim} classes): give --class 0..{c_dim - 1}")
     if c_dim and not 0 <= state.class_idx < c_dim:
         raise UsageError(f"--class {state.class_idx} is out of range 0..{c_dim - 1}")
+
+
+def command_state(args, generator, base: State | None = None, edits: tuple = ()) -> State:
+    """What a rendering command renders: --state (or ``base``) with its flags and --set applied, the class
+    checked, then ``edits`` (the parsed --edit values) appended."""
+    state = state_from_args(args, generator, base)
+    check_class(generator, state, class_given(args))
+    return state.replace(edits=state.edits + tuple(edits)) if edits else state

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer.cli.common import (add_device_arg, add_network_arg, check_writable, parse_int_list, pick_device,
-                                 resolve_network)
+from explorer.cli.common import (add_device_arg, add_network_arg, check_class, check_writable, parse_int_list,
+                                 pick_device, resolve_network)
 from explorer.engine.directions import (example_direction, import_directions, load_directions, pca_directions,
                                         save_directions, sefa_directions)
 from explorer.engine.images import tile, to_uint8
@@ -115,6 +115,8 @@ def add_parser(subparsers) -> None:
     grid.add_argument("--seeds", default="0", help="seeds, one block of rows each (default 0)")
     grid.add_argument("--amounts", default="-3,0,3", help="amounts in sigma, the columns (default -3,0,3)")
     grid.add_argument("--trunc", type=float, default=1.0, help="truncation psi (default 1)")
+    grid.add_argument("--class", dest="class_idx", type=int, default=None,
+                      help="class of every tile (conditional models; required there)")
     # argparse takes "-3,0,3" for an option (only "-3" looks like a number to it); let number lists through.
     grid._negative_number_matcher = re.compile(r"^-\d[\d.,-]*$")
     grid.set_defaults(func=run_grid)
@@ -166,9 +168,8 @@ def run_grid(args) -> int:
     if len(indices) > 16:
         raise UsageError(f"{len(indices)} directions is too many for one sheet: choose at most 16 with --indices")
     seeds, amounts = parse_int_list(args.seeds), parse_float_list(args.amounts, "amount")
-    if g.c_dim:
-        raise UsageError("conditional models are not supported by the grid yet")
-    base = State(psi=args.trunc)
+    base = State(psi=args.trunc, class_idx=args.class_idx or 0)
+    check_class(g, base, args.class_idx is not None)
     renderer = Renderer(model)
     tiles = []
     for seed in seeds:

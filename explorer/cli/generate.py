@@ -1,6 +1,7 @@
 """``explorer generate``: images for seeds (or projected W+), as NVIDIA's gen_images.py writes them.
 
 Every PNG carries its recipe (state JSON, model name and sha256), so it can be reopened in the window.
+``--state`` takes a state, or a favourites file (every favourite as favNNN-NAME.png, or ``FILE#NAME`` for one).
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from explorer.cli.common import (
     add_device_arg,
     add_network_arg,
     add_state_args,
-    check_class,
-    class_given,
     check_writable,
+    command_state,
     parse_int_list,
     pick_device,
     resolve_network,
-    state_from_args,
 )
 from explorer.cli.directions import parse_edit
 from explorer.engine.images import to_uint8, to_uint16
+from explorer.engine.favourites import favourites_in, file_stem, fit_favourite
 from explorer.engine.latents import load_wplus_file
 from explorer.engine.recipe import recipe_for, write_png
 from explorer.engine.render import Renderer
-from explorer.engine.state import Latent
+from explorer.engine.state import Latent, State
 from explorer.errors import UsageError
 from explorer.fileio import atomic_write
 from explorer.formats import load_model
@@ -54,21 +54,30 @@ def run(args) -> int:
         raise UsageError("give --seeds, --projected-w or --state")
     model = load_model(resolve_network(args.network), pick_device(args.device))
     g = model.generator
-    state = state_from_args(args, g)
-    check_class(g, state, class_given(args))
-    if args.edit:
-        state = state.replace(edits=state.edits + tuple(parse_edit(text, g) for text in args.edit))
-    if state.has_transform and not g.has_input_transform:
-        print("note: this model has no input transform; the state's translate/rotate are ignored")
+    favourites = favourites_in(args.state) if args.state else None
+    if favourites is not None and (args.seeds is not None or args.projected_w is not None):
+        raise UsageError(f"--state {args.state} is a favourites file: it renders its favourites, "
+                         "so leave out --seeds and --projected-w")
+    edits = tuple(parse_edit(text, g) for text in args.edit)
 
     jobs: list[tuple[str, State]] = []
-    if args.projected_w is not None:
-        for i, w in enumerate(load_wplus_file(args.projected_w)):
-            jobs.append((f"proj{i:02d}", state.replace(a=Latent(w_plus=w.tolist()), mix=())))
-    if args.seeds is not None:
-        jobs += [(f"seed{seed:04d}", state.replace(a=Latent(seed=seed))) for seed in parse_int_list(args.seeds)]
-    elif args.projected_w is None:
-        jobs.append((f"seed{state.a.seed:04d}", state))
+    if favourites is not None:
+        for number, favourite in enumerate(favourites):
+            fitted = fit_favourite(favourite, g, model.sha256)
+            for note in fitted.notes:
+                print(f"note: {note}")
+            jobs.append((f"fav{number:03d}-{file_stem(favourite.name)}", command_state(args, g, fitted.state, edits)))
+    else:
+        state = command_state(args, g, edits=edits)
+        if state.has_transform and not g.has_input_transform:
+            print("note: this model has no input transform; the state's translate/rotate are ignored")
+        if args.projected_w is not None:
+            for i, w in enumerate(load_wplus_file(args.projected_w)):
+                jobs.append((f"proj{i:02d}", state.replace(a=Latent(w_plus=w.tolist()), mix=())))
+        if args.seeds is not None:
+            jobs += [(f"seed{seed:04d}", state.replace(a=Latent(seed=seed))) for seed in parse_int_list(args.seeds)]
+        elif args.projected_w is None:
+            jobs.append((f"seed{state.a.seed:04d}", state))
 
     for name, _ in jobs:
         check_writable(args.outdir / f"{name}.png", args.force)

@@ -2,7 +2,10 @@
 
 ``--screenshot PATH`` renders the window with its first finished image, saves it as PNG and exits (works
 with QT_QPA_PLATFORM=offscreen); ``--state FILE.json`` applies a state (or session) file first, and
-``--set ADDRESS=VALUE`` (repeatable) sets parameters once the model is open.
+``--set ADDRESS=VALUE`` (repeatable) sets parameters once the model is open. ``--osc-port P`` listens for
+OSC on 127.0.0.1:P at once (``--osc-host`` picks another interface, an explicit choice), ``--midi-port
+NAME`` opens a MIDI input; see docs/live-control.md. The window saves its session when it closes,
+SIGTERM (a session manager's logout) included.
 """
 
 from __future__ import annotations
@@ -22,12 +25,23 @@ def add_parser(subparsers) -> None:
     p.add_argument("--state", metavar="FILE.json", help="state or session JSON to show (with --screenshot)")
     p.add_argument("--set", dest="set", action="append", default=[], metavar="ADDRESS=VALUE",
                    help="set a parameter once the model is open, e.g. psi=0.5 (repeatable; `explorer params`)")
+    p.add_argument("--osc-port", type=int, metavar="P", help="listen for OSC on this UDP port (/explorer/<address>)")
+    p.add_argument("--osc-host", default="127.0.0.1", metavar="HOST",
+                   help="the interface OSC listens on (default 127.0.0.1; 0.0.0.0 opens it to the network)")
+    p.add_argument("--osc-send", type=int, metavar="P",
+                   help="send every changed value, and a beat pulse, as OSC to 127.0.0.1:P")
+    p.add_argument("--midi-port", metavar="NAME", help="open this MIDI input port (needs python-rtmidi)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     if args.state and not args.screenshot:
         raise UsageError("--state works with --screenshot (open a session from the File menu otherwise)")
+    for port in (args.osc_port, args.osc_send):
+        if port is not None:
+            from explorer.control.osc import check_port
+
+            check_port(port)
     import os
     import sys
 
@@ -58,4 +72,5 @@ def run(args) -> int:
 
             load_session(args.state)  # a bad file fails here, as one line
         return app.screenshot(args.network, out, args.state, assignments=args.set)
-    return app.run(args.network, args.set)
+    return app.run(args.network, args.set, osc_port=args.osc_port, osc_host=args.osc_host, midi_port=args.midi_port,
+                   osc_send=args.osc_send)

@@ -9,6 +9,12 @@ Frames: every transition has --w-frames frames, starting on its keyframe; withou
 the last keyframe, ends the video; with --loop the transition back to the first keyframe counts too and
 the video repeats seamlessly. So a cell with K keyframes gives K * w_frames frames with --loop, else
 (K - 1) * w_frames + 1. Frames on a keyframe are exactly what `explorer generate` renders for it.
+
+Audio: --audio track.wav muxes the track into the MP4 / WebM, and each --map FEATURE:ADDRESS:LOW..HIGH
+drives a parameter from the track's features (low, mid, high, rms, onset, chroma/0..11), frame by frame;
+the video then lasts as long as the audio unless --duration is given (so `--seeds 0 --audio a.wav` alone
+is a whole video). --save-timeline keeps the track and its mappings in the timeline, and a timeline that
+carries them renders with them. See docs/live-control.md for the options of a mapping.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from explorer.control.audio import source_aliases
+from explorer.control.mapping import parse_mapping
 from explorer.cli.common import (
     add_device_arg,
     add_network_arg,
@@ -37,6 +45,7 @@ from explorer.video.easing import EASINGS
 from explorer.video.encoders import check_codec, check_output, format_of
 from explorer.video.export import Cancelled, Progress, export_video
 from explorer.video.render import SCALES
+from explorer.video.soundtrack import Soundtrack
 from explorer.video.timeline import KINDS, Timeline, check_fps
 
 RECIPES = ("walk", "circle", "noise-loop", "trunc-sweep", "spin")
@@ -66,6 +75,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--crf", type=int, help="quality, lower is better (default 18 for mp4, 31 for webm)")
     parser.add_argument("--batch", type=int,
                         help="frames per synthesis call (default: 1 on the CPU, whose batch-1 path is fastest; 8 on a GPU)")
+    parser.add_argument("--audio", type=Path, metavar="TRACK",
+                        help="a sound file: muxed into the video, which lasts as long as it; --map drives parameters")
+    parser.add_argument("--map", dest="maps", action="append", default=[], metavar="FEATURE:ADDRESS:LOW..HIGH",
+                        help="with --audio: e.g. low:psi:0.5..1.2 or onset:edit/0/amount:0..3:ema=80 (repeatable)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="with --audio: the video's length (default: the audio's)")
     parser.add_argument("--save-timeline", type=Path, metavar="T.json", help="also save the timeline built from --seeds")
     parser.add_argument("--output", type=Path, required=True, help="out.mp4, out.webm, out.gif, or a folder for PNGs")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output")
@@ -139,18 +154,31 @@ def build_timelines(args, renderer: Renderer) -> tuple[list[Timeline], tuple[int
     return timelines, grid
 
 
+def soundtrack_from_args(args) -> Soundtrack | None:
+    if args.audio is None:
+        if args.maps or args.duration is not None:
+            raise UsageError(f"{'--map' if args.maps else '--duration'} needs --audio TRACK")
+        return None
+    if not args.audio.is_file():
+        raise UsageError(f"{args.audio}: no such audio file")
+    aliases = source_aliases()
+    return Soundtrack(args.audio.resolve(), tuple(parse_mapping(text, aliases) for text in args.maps), args.duration)
+
+
 def run(args) -> int:
     fmt = format_of(args.output)
     check_codec(fmt)
     check_output(args.output, fmt, args.force)  # before the model loads: fail fast
+    soundtrack = soundtrack_from_args(args)
     model = load_model(resolve_network(args.network), pick_device(args.device))
     renderer = Renderer(model)
     timelines, grid = build_timelines(args, renderer)
     if args.save_timeline is not None:
         if len(timelines) > 1:
             raise UsageError("--save-timeline saves one timeline; drop --grid")
+        saved = timelines[0] if soundtrack is None else timelines[0].replace(audio=soundtrack)
         try:
-            timelines[0].save(args.save_timeline, overwrite=args.force)
+            saved.save(args.save_timeline, overwrite=args.force)
         except FileExistsError:
             raise UsageError(f"{args.save_timeline} already exists (use --force to overwrite)") from None
     tty = sys.stderr.isatty()
@@ -162,7 +190,8 @@ def run(args) -> int:
     batch = args.batch if args.batch is not None else 1 if model.device.type == "cpu" else 8
     try:
         result = export_video(renderer, timelines, args.output, fmt=fmt, fps=args.fps, scale=args.size, crf=args.crf,
-                              grid=grid, batch_size=batch, overwrite=args.force, progress=report)
+                              grid=grid, batch_size=batch, overwrite=args.force, progress=report,
+                              soundtrack=soundtrack)
     except Cancelled:  # pragma: no cover - the CLI cancels by Ctrl+C (KeyboardInterrupt)
         return 130
     finally:

@@ -9,22 +9,26 @@ resampling filters, SG3's input transform, frequencies and phases) come from A.
 ``generator.layer_infos()``. ``ModelBlend`` keeps both weight sets on the device and lerps them in place
 into one blended copy, so moving the curve costs one ``torch.lerp`` per tensor, never a rebuild.
 ``StateBlend`` is what a renderer keeps for a state's ``Blend``: model B opened once, the curve re-applied
-from the state on every render.
+from the state on every render. ``save_blended_model`` writes a state's blend as a native model file (the
+CLI's ``explorer blend`` and the window's "Save blended model..."). ``identify_model_file`` gives the
+(path, sha256) a ``Blend`` names, hashing each file once per size and modification time.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from explorer.engine.jobs import JobContext
 from explorer.engine.latents import MappingCache
 from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, Blend
 from explorer.errors import ModelError, UnsupportedArchitecture
-from explorer.formats import Model, load_model
+from explorer.formats import Model, load_model, native, resolve_model_path, sha256_of
 from explorer.formats.validate import name_difference
 
 # Buffers that belong to a layer's learned state rather than to its fixed set-up: lerped like parameters.
@@ -108,6 +112,21 @@ def _layer_of(tensor_name: str, layer_names: Sequence[str]) -> int:
     raise ValueError(f"synthesis tensor {tensor_name} belongs to no layer of layer_infos()")
 
 
+def _copy_without_hooks(module: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of ``module`` whose submodules carry no hooks.
+
+    The window's render worker hooks the open generator's modules with its own bound methods (to abandon
+    superseded renders); copying them would copy the worker, which cannot be copied, and the copy is
+    rendered by whoever holds it. deepcopy's memo maps each hook table to a fresh empty one instead.
+    """
+    memo = {}
+    for sub in module.modules():
+        for name, table in vars(sub).items():
+            if name.endswith("hooks") and isinstance(table, dict):
+                memo[id(table)] = type(table)()
+    return copy.deepcopy(module, memo)
+
+
 class ModelBlend:
     """A blended copy of generator A, kept up to date from A's and B's weights, all on A's device.
 
@@ -117,7 +136,7 @@ class ModelBlend:
 
     def __init__(self, gen_a: torch.nn.Module, gen_b: torch.nn.Module):
         device = next(gen_a.parameters()).device
-        self.generator = copy.deepcopy(gen_a)
+        self.generator = _copy_without_hooks(gen_a)
         self.layer_infos = list(gen_a.layer_infos())
         layer_names = [info.name for info in self.layer_infos]
         tensors_a, tensors_b = gen_a.state_dict(), gen_b.state_dict()
@@ -153,19 +172,89 @@ def blend_weights(blend: Blend, layer_infos: Sequence) -> list[float]:
     return layer_weights(layer_infos, blend.mode, blend.mid, blend.width, blend.layers)
 
 
+_IDENTITIES: dict[tuple[str, int, int], str] = {}  # (resolved path, size, mtime_ns) -> sha256
+_IDENTITIES_LOCK = threading.Lock()  # the window's render thread and UI thread both set blends
+
+
+def identify_model_file(path: str | Path) -> tuple[str, str]:
+    """The absolute file ``path`` opens as a model (a run directory: its latest snapshot) and its sha256.
+
+    Hashing a big pickle takes seconds, and a registry set (a drag, a keyframe) may ask again and again:
+    the digest is kept per (path, size, mtime), so an unchanged file is hashed once.
+    """
+    resolved = resolve_model_path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    with _IDENTITIES_LOCK:
+        digest = _IDENTITIES.get(key)
+    if digest is None:
+        digest = sha256_of(resolved)
+        with _IDENTITIES_LOCK:
+            _IDENTITIES[key] = digest
+    return str(resolved), digest
+
+
+def open_blend_partner(model_a: Model, blend: Blend) -> Model:
+    """Model B of ``blend`` on A's device, checked: the file it names (sha256) and A's architecture."""
+    model_b = load_model(blend.model, model_a.device)
+    if blend.sha256 and blend.sha256 != model_b.sha256:
+        raise ModelError(model_b.path, "not the file this blend was made with (its sha256 differs)")
+    check_same_architecture(model_a.generator, model_b.generator, model_a.path, model_b.path)
+    return model_b
+
+
+def blend_provenance(model_a: Model, model_b: Model, blend: Blend, weights: Sequence[float],
+                     layer_infos: Sequence) -> dict:
+    """The provenance of a blended model file: both parents (path and sha256) and the curve."""
+    curve = {"mode": blend.mode, "mid": blend.mid, "width": blend.width, "mapping": blend.mapping,
+             "layers": {info.name: w for info, w in zip(layer_infos, weights)}}
+    return {
+        "source_file": f"blend of {model_a.name} and {model_b.name}",
+        "sha256": model_a.sha256,  # the base model: its mapping, buffers and architecture
+        "source_format": "blend",
+        "parents": [{"role": role, "source_file": m.name, "path": str(m.path), "sha256": m.sha256}
+                    for role, m in (("a", model_a), ("b", model_b))],
+        "blend": curve,
+    }
+
+
+def save_blended_model(ctx: JobContext, model_a: Model, blend: Blend, output: str | Path) -> str | None:
+    """Write ``model_a`` blended as ``blend`` says into the native file ``output`` (atomically).
+
+    Returns the ancestry warning, if the two models do not look related (the file is written anyway).
+    Overwriting is the caller's decision (the CLI's --force, the window's file dialog).
+    """
+    model_b = open_blend_partner(model_a, blend)  # before any progress, so a refusal is the only line
+    ctx.check()
+    ctx.progress(0.3, f"blending {model_a.name} and {model_b.name}")
+    warning = ancestry_warning(model_a.generator, model_b.generator, model_a.name, model_b.name)
+    mixed = ModelBlend(model_a.generator, model_b.generator)
+    weights = blend_weights(blend, mixed.layer_infos)
+    mixed.set_curve(weights, blend.mapping)
+    ctx.check()
+    ctx.progress(0.7, f"writing {Path(output).name}")
+    provenance = blend_provenance(model_a, model_b, blend, weights, mixed.layer_infos)
+    native.write(output, {native.RENDER_NET: (model_a.config, mixed.generator.state_dict())}, provenance)
+    ctx.progress(1.0, f"wrote {Path(output).name}")
+    return warning
+
+
 class StateBlend:
     """Model B of a state's blend, opened on A's device, with the blended generator and B's mapping cache
     (the W of ``mapping 'b'`` comes from B's mapping network and w_avg)."""
 
     def __init__(self, model_a: Model, blend: Blend):
-        model_b = load_model(blend.model, model_a.device)
-        if blend.sha256 and blend.sha256 != model_b.sha256:
-            raise ModelError(model_b.path, "not the file this blend was made with (its sha256 differs)")
-        check_same_architecture(model_a.generator, model_b.generator, model_a.path, model_b.path)
+        model_b = open_blend_partner(model_a, blend)
         self.source = (blend.model, blend.sha256)
+        self.model_a = model_a
         self.model_b = model_b
         self.blend = ModelBlend(model_a.generator, model_b.generator)
         self.mapping_cache_b = MappingCache(model_b.generator)
+
+    def ancestry_warning(self) -> str | None:
+        """``ancestry_warning`` of the two models (a one-line note, or None when they look related)."""
+        return ancestry_warning(self.model_a.generator, self.model_b.generator, self.model_a.name,
+                                self.model_b.name)
 
     def serves(self, blend: Blend) -> bool:
         """Whether this holds the model file ``blend`` names (the curve may differ: ``apply`` sets it)."""

@@ -87,6 +87,7 @@ class Document:
         self.history = History(self._apply)
         self._listeners: list[StateListener] = []
         self._parts: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
+        self._recipe_parts: set[str] = set()
 
     # ---- the state -----------------------------------------------------------------------------------
     def add_listener(self, fn: StateListener) -> None:
@@ -132,9 +133,27 @@ class Document:
             fn(old, state)
 
     # ---- session parts ---------------------------------------------------------------------------------
-    def register_part(self, name: str, get: Callable[[], Any], set: Callable[[Any], None]) -> None:
-        """A panel's own JSON kept in the session file under ``name`` (the timeline's is "timeline")."""
+    def register_part(self, name: str, get: Callable[[], Any], set: Callable[[Any], None],
+                      in_recipes: bool = False) -> None:
+        """A panel's own JSON kept in the session file under ``name`` (the timeline's is "timeline") and,
+        with ``in_recipes``, in exported PNGs' recipes too (the live controls' mappings)."""
         self._parts[name] = (get, set)
+        if in_recipes:
+            self._recipe_parts.add(name)
+
+    def recipe_parts(self) -> dict[str, Any]:
+        """The JSON of the parts that travel in recipes, by name."""
+        return {name: self._parts[name][0]() for name in self._recipe_parts}
+
+    def restore_recipe_parts(self, parts: dict[str, Any], source: str) -> list[str]:
+        """Give the recipe parts their JSON from a recipe (``source`` names it in the error lines)."""
+        errors = []
+        for name in self._recipe_parts & set(parts):
+            try:
+                self._parts[name][1](parts[name])
+            except ExplorerError as exc:
+                errors.append(f"{source}: {name}: {exc}")
+        return errors
 
     def session(self, model_path: str | None) -> Session:
         parts = {name: get() for name, (get, _) in self._parts.items()}

@@ -194,9 +194,15 @@ class JobRunner:
         with self._lock:
             return [j for j in self._jobs if not j.finished]
 
-    def cancel_all(self) -> None:
-        for job in self.jobs():
+    def cancel_all(self, wait_s: float = 0.0) -> None:
+        """Cancel every job; wait up to ``wait_s`` for them to end (a closing window lets an export
+        remove its temporary file)."""
+        jobs = self.jobs()
+        for job in jobs:
             job.cancel()
+        deadline = time.monotonic() + wait_s
+        for job in jobs:
+            job.wait(max(0.0, deadline - time.monotonic()))
 
     def _changed(self, job: Job) -> None:
         if self._on_change is not None:

@@ -1,7 +1,7 @@
 """Every value an artist can change, by name: the parameter registry.
 
 A ``Param`` has an address (``psi``, ``mix/3``, ``edit/0/amount``), a kind (``continuous``, ``integer``,
-``choice``, ``bool`` or ``range``: a first..last pair of rows), its range or choices, a default, a group
+``choice``, ``bool``, ``range``: a first..last pair of rows, or ``path``: a file), its range or choices, a default, a group
 (for listings and panels) and a pure setter ``(state, value) -> state``. A ``ParamRegistry`` is built for
 one model (its rows, classes and input transform decide which addresses exist) and one state (its edits
 add theirs). The window's panels, the CLI's state flags and ``--set ADDRESS=VALUE``, live controllers
@@ -14,16 +14,18 @@ Adding a parameter: add a ``Param`` to the provider that owns its group below, o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, MAX_SEED, NOISE_MODES, State
+from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, MAX_SEED, NOISE_MODES, Blend, State
 from explorer.errors import ParamError
 
-KINDS = ("continuous", "integer", "choice", "bool", "range")
+KINDS = ("continuous", "integer", "choice", "bool", "range", "path")
 CONTINUOUS_KINDS = ("continuous",)  # what a video interpolates between keyframes; the rest hold until the next
-OFF = "off"  # the value that clears an optional parameter (a row's own psi)
+OFF = "off"  # the value that clears an optional parameter (a row's own psi, the blend)
+NO_BLEND = "this state has no blend (set blend/model=FILE first)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Param:
             text = "true or false"
         elif self.kind == "range":
             text = f"rows first-last within {self.low}..{self.high}"
+        elif self.kind == "path":
+            text = "a file path"
         else:
             text = f"{_number(self.low)}..{_number(self.high)}"
         return text + (f", or {OFF}" if self.optional else "")
@@ -70,7 +74,7 @@ class Param:
                "default": list(self.default) if isinstance(self.default, tuple) else self.default}
         if self.kind == "choice":
             out["choices"] = list(self.choices)
-        elif self.kind != "bool":
+        elif self.kind not in ("bool", "path"):
             out["low"], out["high"] = self.low, self.high
         if self.optional:
             out["optional"] = True
@@ -122,7 +126,12 @@ def _row_range(param: Param, value: Any) -> tuple[int, int] | None:
     return (first, last) if param.low <= first <= last <= param.high else None
 
 
-_CONVERTERS = {"continuous": _continuous, "integer": _integer, "choice": _choice, "bool": _bool, "range": _row_range}
+def _path(param: Param, value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) else None  # "" is kept: the setter reads it as 'none'
+
+
+_CONVERTERS = {"continuous": _continuous, "integer": _integer, "choice": _choice, "bool": _bool, "range": _row_range,
+               "path": _path}
 
 
 def _number(value: float | None) -> str:
@@ -211,8 +220,6 @@ def _set_pair(pair: tuple[float, float], index: int, value: float) -> tuple[floa
 
 
 def _set_edit(state: State, k: int, **changes) -> State:
-    import dataclasses
-
     if k >= len(state.edits):  # the edit was removed since the registry was built
         raise ParamError(f"edit/{k}", "no such edit in this state")
     edits = list(state.edits)
@@ -221,22 +228,53 @@ def _set_edit(state: State, k: int, **changes) -> State:
 
 
 def _blend_params(model, state: State) -> Iterator[Param]:
-    """The curve of a state's model blend (the blend itself, with its model B, comes from a state file)."""
-    if state.blend is None:
-        return
-    yield Param("blend/mode", "choice", "Blend curve", "blend", "sigmoid", lambda s: s.blend.mode,
+    """The model blend: ``blend/model`` (a file; ``off`` or empty removes the blend) and its curve.
+
+    They exist whether or not the state has a blend yet, so that one command line can start one
+    (``--set blend/model=B.pkl --set blend/mid=32``); the curve's setters refuse a state without one.
+    """
+    yield Param("blend/model", "path", "Blend with model", "blend", None,
+                lambda s: None if s.blend is None else s.blend.model, _set_blend_model, optional=True)
+    yield Param("blend/mode", "choice", "Blend curve", "blend", "sigmoid", lambda s: _blend_field(s, "mode"),
                 lambda s, v: _set_blend(s, "blend/mode", mode=v), choices=BLEND_MODES)
-    yield Param("blend/mid", "integer", "Blend middle (px)", "blend", 16, lambda s: s.blend.mid,
+    yield Param("blend/mid", "integer", "Blend middle (px)", "blend", 16, lambda s: _blend_field(s, "mid"),
                 lambda s, v: _set_blend(s, "blend/mid", mid=v), low=1, high=1 << 16)
-    yield Param("blend/width", "continuous", "Blend width (layers)", "blend", 1.0, lambda s: s.blend.width,
+    yield Param("blend/width", "continuous", "Blend width (layers)", "blend", 1.0, lambda s: _blend_field(s, "width"),
                 lambda s, v: _set_blend(s, "blend/width", width=v), low=0.01, high=16.0)
-    yield Param("blend/mapping", "choice", "Mapping from", "blend", "a", lambda s: s.blend.mapping,
+    yield Param("blend/mapping", "choice", "Mapping from", "blend", "a", lambda s: _blend_field(s, "mapping"),
                 lambda s, v: _set_blend(s, "blend/mapping", mapping=v), choices=BLEND_MAPPINGS)
     layer_infos = list(model.layer_infos)
     for k, info in enumerate(layer_infos):
         yield Param(f"blend/layer/{k}", "continuous", f"{info.name} from B", "blend", 0.0,
-                    lambda s, k=k: _blend_curve(s, layer_infos)[k],
+                    lambda s, k=k: 0.0 if s.blend is None else _blend_curve(s, layer_infos)[k],
                     lambda s, v, k=k: _set_blend_layer(s, layer_infos, k, v), low=0.0, high=1.0)
+
+
+# what the curve parameters read while a state has no blend: a new blend's defaults
+_BLEND_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Blend) if f.default is not dataclasses.MISSING}
+
+
+def _blend_field(state: State, name: str) -> Any:
+    return _BLEND_DEFAULTS[name] if state.blend is None else getattr(state.blend, name)
+
+
+def _set_blend_model(state: State, path: str | None) -> State:
+    """Blend with the model file ``path`` (named by absolute path and sha256), keeping the curve; None
+    or empty removes the blend. Architecture is checked where B is opened (rendering, saving)."""
+    if not path:
+        return state.replace(blend=None)
+    from explorer.engine.blend import identify_model_file  # torch-heavy: only when a blend is set
+    from explorer.errors import ModelError
+
+    try:
+        resolved, sha256 = identify_model_file(path)
+    except ModelError as exc:  # no such file, an empty run folder
+        raise ParamError("blend/model", str(exc)) from None
+    except OSError as exc:
+        raise ParamError("blend/model", f"{path}: cannot read ({exc.strerror or exc})") from None
+    if state.blend is None:
+        return state.replace(blend=Blend(model=resolved, sha256=sha256))
+    return _set_blend(state, "blend/model", model=resolved, sha256=sha256)
 
 
 def _blend_curve(state: State, layer_infos: list) -> list[float]:
@@ -249,17 +287,15 @@ def _set_blend_layer(state: State, layer_infos: list, k: int, value: float) -> S
     """One layer's weight; the blend becomes a per-layer one, starting from the curve it had, so that
     moving one layer leaves the others where they were."""
     if state.blend is None:
-        raise ParamError(f"blend/layer/{k}", "this state has no blend")
+        raise ParamError(f"blend/layer/{k}", NO_BLEND)
     weights = _blend_curve(state, layer_infos)
     weights[k] = value
     return _set_blend(state, f"blend/layer/{k}", mode="layers", layers=tuple(weights))
 
 
 def _set_blend(state: State, address: str, **changes) -> State:
-    import dataclasses
-
-    if state.blend is None:  # the blend was removed since the registry was built
-        raise ParamError(address, "this state has no blend")
+    if state.blend is None:
+        raise ParamError(address, NO_BLEND)
     return state.replace(blend=dataclasses.replace(state.blend, **changes))
 
 

@@ -1,8 +1,10 @@
 """PNG exports that carry their recipe: the state JSON and the model's file name and sha256.
 
 The recipe is an iTXt chunk with keyword ``stylegan-explorer``; its text is JSON
-``{"state": {...}, "model": {"file": NAME, "sha256": HEX, "source_format": ...}, "app": "stylegan-explorer 0.1.0"}``.
-Opening such a PNG gives the state back; the model entry tells which model made it.
+``{"state": {...}, "model": {"file": NAME, "sha256": HEX, "source_format": ...}, "app": "stylegan-explorer 0.1.0"}``,
+plus, when the window has any, ``"parts": {name: JSON}``: what features keep beside the state (the live
+controls' mappings), restored with it. Opening such a PNG gives the state back; the model entry tells which
+model made it.
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ class Recipe:
     model_file: str
     model_sha256: str
     source_format: str = ""
+    parts: dict | None = None  # feature JSON by name (window features that store parts in recipes)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "state": self.state.to_json(),
             "model": {"file": self.model_file, "sha256": self.model_sha256, "source_format": self.source_format},
             "app": f"stylegan-explorer {__version__}",
         }
+        if self.parts:
+            out["parts"] = self.parts
+        return out
 
 
 def recipe_for(state: State, model) -> Recipe:
@@ -87,7 +93,11 @@ def read_recipe(path: str | Path) -> Recipe:
     if not isinstance(model, dict):
         raise StateError(path, "recipe chunk is damaged (no model)")
     state = State.from_json(data.get("state"), path)
-    return Recipe(state, str(model.get("file", "")), str(model.get("sha256", "")), str(model.get("source_format", "")))
+    parts = data.get("parts")
+    if parts is not None and not isinstance(parts, dict):
+        raise StateError(path, "recipe chunk is damaged (parts is not an object)")
+    return Recipe(state, str(model.get("file", "")), str(model.get("sha256", "")), str(model.get("source_format", "")),
+                  parts or None)
 
 
 def _encode_png16(image: np.ndarray, text: str | None) -> bytes:

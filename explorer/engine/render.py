@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ import torch
 from explorer.engine.blend import StateBlend
 from explorer.engine.images import to_uint8
 from explorer.engine.latents import MappingCache, state_wplus
-from explorer.engine.state import State
+from explorer.engine.state import Latent, State
 from explorer.formats import Model
 
 
@@ -46,6 +47,10 @@ class Renderer:
         if self._blend is None or not self._blend.serves(state.blend):
             self._blend = StateBlend(self.model, state.blend)
         return self._blend
+
+    def open_blend(self, state: State) -> StateBlend | None:
+        """Open and keep ``state``'s model B ahead of rendering (the window checks a new B this way)."""
+        return self._blended(state)
 
     @property
     def device(self) -> torch.device:
@@ -83,3 +88,22 @@ class Renderer:
     def render(self, state: State) -> np.ndarray:
         """[H, W, C] uint8 image of a state."""
         return to_uint8(self.render_float(state))[0]
+
+    def render_seeds(self, state: State, seeds: Sequence[int], batch: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+        """``state`` with seed A set to each of ``seeds``: (seed, [H, W, C] uint8) pairs, ``batch`` at a time.
+
+        Each batch is mapped in one call (into the mapping cache, so seeds seen before cost nothing) and
+        synthesized in one call. ``batch=1`` gives exactly the pixels of ``render``; larger batches are
+        faster on a GPU but torch sums in another order, so a few pixels may differ by 1/255. Random noise
+        always goes one image at a time: each image must draw the noise its own render would.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        if state.noise_mode == "random":
+            batch = 1
+        seeds = list(seeds)
+        for start in range(0, len(seeds), batch):
+            chunk = seeds[start:start + batch]
+            self.mapping_cache.prefetch(chunk, state.class_idx)
+            wplus = torch.stack([self.wplus(state.replace(a=Latent(seed=seed))) for seed in chunk])
+            yield from zip(chunk, to_uint8(self.synthesize(wplus, state)))

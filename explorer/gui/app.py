@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from explorer.engine.session import load_session
@@ -13,6 +14,7 @@ from explorer.gui import settings as prefs
 from explorer.gui.theme import apply_dark_theme
 
 SCREENSHOT_TIMEOUT_MS = 120_000
+SIGNAL_CHECK_MS = 200  # Python runs signal handlers only between bytecodes: wake it from Qt's loop this often
 
 
 def application() -> QApplication:
@@ -35,6 +37,17 @@ def application() -> QApplication:
     return app
 
 
+# Qt's offscreen platform says this for every window it shows; it means nothing to the user, and the
+# screenshot mode's contract is one line on stderr for an error.
+_OFFSCREEN_NOISE = ("does not support propagateSizeHints",)
+
+
+def _quiet_offscreen_noise(kind, context, message: str) -> None:
+    if kind == QtMsgType.QtDebugMsg or any(noise in message for noise in _OFFSCREEN_NOISE):
+        return
+    print(message, file=sys.stderr)
+
+
 def main_window(network: str | Path | None = None, restore_session: bool = True, autosave: bool = True):
     """Build the main window (not shown, no event loop started). Loading starts in the background."""
     from explorer.gui.window import MainWindow
@@ -43,12 +56,41 @@ def main_window(network: str | Path | None = None, restore_session: bool = True,
     return MainWindow(network, restore_session=restore_session, autosave=autosave)
 
 
-def run(network: str | None = None, assignments: list[str] | None = None) -> int:
+def run(network: str | None = None, assignments: list[str] | None = None, osc_port: int | None = None,
+        osc_host: str = "127.0.0.1", midi_port: str | None = None, osc_send: int | None = None) -> int:
+    from explorer.errors import ExplorerError
+
     app = application()
     window = main_window(network)
     window.set_when_loaded(assignments or [])
+    controls = window.features.get("controls_dock")
+    try:
+        if osc_port is not None:
+            controls.listen_osc(osc_port, osc_host)
+        if midi_port is not None:
+            controls.open_midi(midi_port)
+        if osc_send is not None:
+            controls.send_osc(osc_send)
+    except ExplorerError as exc:
+        print(f"explorer gui: error: {exc}", file=sys.stderr)
+        window.shutdown()
+        return 2
+    close_on_terminate(window)
     window.show()
     return app.exec()
+
+
+def close_on_terminate(window) -> None:
+    """SIGTERM (a session manager's logout, ``kill``) and SIGHUP (the terminal went away) close the window
+    as its close button does, so the session is saved. A timer lets the interpreter run the handler while
+    Qt waits for events."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # Windows has no SIGHUP
+            signal.signal(getattr(signal, name), lambda signum, frame: window.close())
+    ticker = QTimer(window)
+    ticker.setInterval(SIGNAL_CHECK_MS)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
 
 
 def screenshot(network: str, out: str | Path, state_file: str | Path | None = None,
@@ -60,6 +102,7 @@ def screenshot(network: str, out: str | Path, state_file: str | Path | None = No
     from explorer.gui.window import MainWindow
 
     app = application()
+    qInstallMessageHandler(_quiet_offscreen_noise)
     state = load_session(state_file).state if state_file else None
     window = MainWindow(network, restore_session=False, autosave=False)
     if state is not None:

@@ -15,9 +15,10 @@ and a new capability is one module plus one line here.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
@@ -31,32 +32,38 @@ if TYPE_CHECKING:
 
 # Modules installed into every window, in this order (their docks and menu entries appear in it).
 FEATURE_MODULES: tuple[str, ...] = (
-    "explorer.gui.project_dialog",
+    "explorer.gui.timeline_panel",  # the video timeline under the canvas, File > Export video
+    "explorer.gui.training_dialog",  # Train > New run / Open run, the training monitor
+    "explorer.gui.blend_dialog",  # Model > Blend with..., Save blended model...
+    "explorer.gui.favourites_panel",  # saved states with thumbnails, tags and notes
+    "explorer.gui.seed_browser",  # a contact sheet of seeds to pick A / B from
+    "explorer.gui.compare",  # pin an image; split wipe, side by side, A | mix | B
+    "explorer.gui.directions_dock",  # latent-direction sliders, ranges and previews
+    "explorer.gui.controls_dock",  # the Controls dock: OSC / MIDI / LFO live control (docs/live-control.md)
+    "explorer.gui.project_dialog",  # File > Project image..., photos opened or dropped on the window
 )
 
 RESERVED_RENDER_KEYS = ("render", "thumbA", "thumbB")  # the window's own slots in the render worker
 DOCK_AREAS = {"left": Qt.LeftDockWidgetArea, "right": Qt.RightDockWidgetArea, "bottom": Qt.BottomDockWidgetArea}
-MENUS = ("file", "edit", "view", "model", "tools", "help")
+MENUS = ("file", "edit", "view", "model", "tools", "train", "help")
 
 
-class _UiCall(QObject):
-    """Runs callables in the UI thread: a job's thread emits, Qt queues the call to this object's thread."""
+class JobHandle:
+    """A job asked for with ``FeatureContext.run_job``; it may be cancelled before it has even started."""
 
-    call = Signal(object)
+    def __init__(self, name: str):
+        self.name = name
+        self.job: Job | None = None  # set once the model copy is made and the job runs
+        self.cancelled = False
+        self.detached = False
 
-    def __init__(self, parent: QObject):
-        super().__init__(parent)
-        self.call.connect(self._run)  # a slot of an object of the UI thread: queued when emitted elsewhere
-
-    @Slot(object)
-    def _run(self, fn: Callable[[], None]) -> None:
-        fn()
-
-    def later(self, fn: Callable | None) -> Callable | None:
-        """``fn`` wrapped to run in the UI thread whatever thread calls it (None stays None)."""
-        if fn is None:
-            return None
-        return lambda *args: self.call.emit(lambda: fn(*args))
+    def cancel(self, detach: bool = False) -> None:
+        """Stop the job at its next check; with ``detach`` its callbacks are dropped too (the dialog that
+        asked for it is closing)."""
+        self.cancelled = True
+        self.detached = self.detached or detach
+        if self.job is not None:
+            self.job.cancel()
 
 
 class FeatureContext(QObject):
@@ -66,13 +73,13 @@ class FeatureContext(QObject):
     modelLoaded = Signal(object)  # ModelDescription of the model just opened
     imageShown = Signal(object)  # RenderResult of the main canvas
     rendered = Signal(object)  # RenderResult of a background render asked for with request_render (has .key)
-    jobsChanged = Signal()  # a job started, moved or ended (the status bar's jobs indicator listens)
+    closing = Signal()  # the window is shutting down: close ports, stop timers (the session is saved after)
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self._window = window
-        self._ui = _UiCall(self)
         self._file_handlers: list[tuple[tuple[str, ...], Callable[[str], bool]]] = []
+        self._features: dict[str, object] = {}  # filled by install_features, in install order
 
     # ---- the document -----------------------------------------------------------------------------
     @property
@@ -90,6 +97,11 @@ class FeatureContext(QObject):
     def set_param(self, address: str, value) -> None:
         """Set a registry parameter (checked; a bad value is a banner, the state unchanged)."""
         self._window.set_param(address, value)
+
+    def push_undo(self, old, new, text: str, control: str, apply: Callable[[Any], None]) -> None:
+        """Record a change of a feature's own value (the timeline's keyframes) on the window's history:
+        ``apply(new)`` now, ``apply(old)`` on undo; merged like state changes within a gesture."""
+        self._window.history.push(old, new, text, control, apply=apply)
 
     def begin_gesture(self) -> None:
         """A press on a control: every change until ``end_gesture`` is one undo step."""
@@ -110,6 +122,12 @@ class FeatureContext(QObject):
         """Drop pending background renders whose key starts with ``prefix`` (a page of tiles scrolled away)."""
         self._window.worker.cancel_renders(prefix)
 
+    @property
+    def last_result(self):
+        """The main canvas's latest ``RenderResult`` of the open model (None after a switch); its ``state``
+        says whether it is the current state's image."""
+        return self._window.last_result
+
     def run_in_render_thread(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None]) -> None:
         """``fn(renderer)`` in the render thread (short work: it delays renders); ``on_done`` in the UI thread."""
         self._window.run_in_render_thread(fn, on_done)
@@ -119,27 +137,36 @@ class FeatureContext(QObject):
                 on_error: Callable[[str], None] | None = None,
                 on_progress: Callable[[float | None, str], None] | None = None,
                 on_preview: Callable[[Any], None] | None = None,
-                on_cancelled: Callable[[], None] | None = None) -> None:
+                on_cancelled: Callable[[], None] | None = None) -> JobHandle:
         """A long job (projection, PCA, dragging, saving a model) on a thread of its own.
 
         ``fn(job_ctx, model)`` gets a private copy of the open model (``formats.Model``: its weights may be
         changed and gradients taken without touching what the canvas renders with). Callbacks run in the
         UI thread; an error without ``on_error`` becomes a banner. The status bar lists the job with a
-        cancel button. Returns at once; the job starts when the render thread has made the copy.
+        cancel button. Returns a handle at once; the job starts when the render thread has made the copy.
         """
         window = self._window
+        handle = JobHandle(name)
         if window.model_info is None:
             self.show_error(f"{name}: no model is open")
-            return
-        ui = self._ui.later
+            handle.cancelled = True
+            return handle
+
+        def unless_detached(fn):  # the owner (a closing dialog) no longer wants to hear
+            return None if fn is None else lambda *args: None if handle.detached else fn(*args)
 
         def start(model) -> None:
-            window.jobs.submit(
-                name, lambda job_ctx: fn(job_ctx, model),
-                on_done=ui(on_done), on_error=ui(on_error or self.show_error), on_progress=ui(on_progress),
-                on_preview=ui(on_preview), on_cancelled=ui(on_cancelled))
+            if handle.cancelled:
+                if on_cancelled is not None and not handle.detached:
+                    on_cancelled()
+                return
+            handle.job = window.jobs.submit(
+                name, lambda job_ctx: fn(job_ctx, model), on_done=unless_detached(on_done),
+                on_error=unless_detached(on_error or self.show_error), on_progress=unless_detached(on_progress),
+                on_preview=unless_detached(on_preview), on_cancelled=unless_detached(on_cancelled))
 
         window.run_in_render_thread(lambda renderer: window.worker.private_model(), start)
+        return handle
 
     def jobs(self) -> list[Job]:
         """Jobs running or waiting, oldest first."""
@@ -180,7 +207,8 @@ class FeatureContext(QObject):
         else:
             action.triggered.connect(lambda _=False: slot())
         target: QMenu = self._window.menus[menu]
-        target.addAction(action)
+        anchor = self._window.menu_anchors.get(menu)  # the File menu keeps sessions and Quit at its end
+        target.insertAction(anchor, action) if anchor is not None else target.addAction(action)
         target.menuAction().setVisible(True)
         self._window.addAction(action)  # its shortcut works wherever focus is
         return action
@@ -198,9 +226,16 @@ class FeatureContext(QObject):
     def handled_suffixes(self) -> set[str]:
         return {s for suffixes, _ in self._file_handlers for s in suffixes}
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens)."""
-        self._window.register_session_part(name, get, set)
+    def feature(self, name: str) -> object | None:
+        """Another feature's object, for features that talk to each other (the seed browser adds to the
+        favourites); None when it is not installed (while installing, only those listed before are)."""
+        return self._features.get(name)
+
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Keep the feature's JSON under ``name`` in the session file (restored when a session opens);
+        with ``in_recipes`` also in exported PNGs' recipes (restored when such a PNG opens)."""
+        self._window.register_session_part(name, get, set, in_recipes)
 
     # ---- talking to the user ----------------------------------------------------------------------
     def show_error(self, text: str) -> None:
@@ -209,6 +244,14 @@ class FeatureContext(QObject):
 
     def show_status(self, text: str, ms: int = 5000) -> None:
         self._window.statusBar().showMessage(text, ms)
+
+    def clear_error(self) -> None:
+        """Take the banner away (a retried export succeeded)."""
+        self._window.clear_error()
+
+    def default_export_dir(self) -> Path:
+        """Where exports are suggested: the folder last exported to, else the working folder."""
+        return self._window.default_export_dir()
 
     def ask(self, question: str) -> bool:
         """A yes / no question (tests replace ``MainWindow.ask``)."""
@@ -222,7 +265,7 @@ class FeatureContext(QObject):
 def install_features(ctx: FeatureContext, modules: tuple[str, ...] | None = None) -> dict[str, object]:
     """Import and install each feature module (by default ``FEATURE_MODULES``); returns {name: the object
     its install returned}."""
-    features = {}
+    features = ctx._features  # the context answers ``feature(name)`` for those installed so far
     for module_name in FEATURE_MODULES if modules is None else modules:
         module = importlib.import_module(module_name)
         features[module_name.rsplit(".", 1)[-1]] = module.install(ctx)

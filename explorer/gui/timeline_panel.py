@@ -13,7 +13,8 @@
   builds one from a recipe (seed walk A to B, truncation sweep, circle through A and B, noise loop, spin).
 
 Timeline edits are not on the state's undo stack (they are not states); the session keeps them.
-Nothing here runs torch: the render thread does, through ``window.run_in_render_thread``.
+Nothing here runs torch: the render thread does, through ``ctx.run_in_render_thread``. The panel is a
+feature (``install(ctx)``): it sees the window only through its ``FeatureContext``.
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ class TimelinePanel(QWidget):
     timelineChanged = Signal(object)  # Timeline
     previewShown = Signal(int)  # frame index put on the canvas (scrub or play)
 
-    def __init__(self, window):
+    def __init__(self, ctx):
         super().__init__()
         self.setObjectName("timelinePanel")
-        self.window_ = window
+        self.ctx = ctx
         self.timeline = Timeline(kind="cubic", fps=30.0)
         self.dialog = None
         self._ids: list[int] = []  # a stable id per keyframe, parallel to timeline.keyframes
@@ -88,7 +89,7 @@ class TimelinePanel(QWidget):
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
         self._build()
-        window.modelLoaded.connect(self._on_model_loaded)
+        ctx.modelLoaded.connect(self._on_model_loaded)
         self._refresh()
 
     # ================================================================ widgets
@@ -210,7 +211,7 @@ class TimelinePanel(QWidget):
             return
         select = self.keys.currentRow() if select is None else select
         old = (self.timeline, tuple(self._ids), self.keys.currentRow())
-        self.window_.history.push(old, (timeline, ids, select), text, control, apply=self._restore)
+        self.ctx.push_undo(old, (timeline, ids, select), text, control, self._restore)
 
     def _restore(self, value: tuple[Timeline, tuple[int, ...], int]) -> None:
         """Show a (timeline, keyframe ids, selected row) value: an edit, its undo or its redo."""
@@ -224,10 +225,10 @@ class TimelinePanel(QWidget):
 
     def add_current(self) -> None:
         """Add the current state as a keyframe (after the selected one, else at the end)."""
-        state = self.window_.state
+        state = self.ctx.state
         at = self.keys.currentRow() + 1 if self.keys.currentRow() >= 0 else len(self._ids)
-        result = self.window_.last_result
-        if result is not None and result.state == state and result.generation == self.window_.generation:
+        result = self.ctx.last_result
+        if result is not None and result.state == state:
             self._thumbs[state] = result.image
         ids = self._ids[:at] + [self._new_id()] + self._ids[at:]
         self._edit(self.timeline.inserted(at, Keyframe(state)), "Add keyframe", ids, select=at)
@@ -235,7 +236,7 @@ class TimelinePanel(QWidget):
     def replace_selected(self) -> None:
         row = self.keys.currentRow()
         if row >= 0:
-            key = self.timeline.keyframes[row].replace(state=self.window_.state)
+            key = self.timeline.keyframes[row].replace(state=self.ctx.state)
             self._edit(self.timeline.with_keyframe(row, key), f"Update keyframe {row + 1}")
 
     def remove_selected(self) -> None:
@@ -282,7 +283,7 @@ class TimelinePanel(QWidget):
 
     def show_keyframe(self, row: int) -> None:
         """Make a keyframe's state the current state (undoable)."""
-        self.window_.set_state(self.timeline.keyframes[row].state, f"Show keyframe {row + 1}")
+        self.ctx.set_state(self.timeline.keyframes[row].state, f"Show keyframe {row + 1}")
 
     # ================================================================ showing the timeline
     def _refresh(self) -> None:
@@ -355,18 +356,18 @@ class TimelinePanel(QWidget):
         self.time_label.setText(f"frame {frame + 1 if total else 0}/{total} \u00b7 {frame / self.timeline.fps:.2f} s")
 
     def _ask_thumbnails(self) -> None:
-        if self.window_.model_info is None:
+        if self.ctx.model_info is None:
             return
         for key in self.timeline.keyframes:
             state = key.state
             if state in self._thumbs or state in self._thumbs_asked:
                 continue
             self._thumbs_asked.add(state)
-            generation = self.window_.generation
+            model = self.ctx.model_info
 
-            def done(image, state=state, generation=generation):
+            def done(image, state=state, model=model):
                 self._thumbs_asked.discard(state)
-                if generation == self.window_.generation:
+                if model is self.ctx.model_info:  # not rendered by a model since replaced
                     self._thumbs[state] = image
                     self._refresh_items()
 
@@ -386,7 +387,7 @@ class TimelinePanel(QWidget):
     def scrub_to(self, frame: int) -> None:
         """Show frame ``frame`` (at the timeline's fps) on the canvas; only the newest request is rendered."""
         self._show_time(frame)
-        if not self.timeline.keyframes or self.window_.model_info is None:
+        if not self.timeline.keyframes or self.ctx.model_info is None:
             return
         self.stop(restore=False)
         self._scrub_wanted = frame
@@ -426,10 +427,10 @@ class TimelinePanel(QWidget):
         self.stop() if self._play_timer.isActive() else self.play()
 
     def play(self) -> None:
-        if not self.timeline.keyframes or self.window_.model_info is None:
+        if not self.timeline.keyframes or self.ctx.model_info is None:
             return
         fps = min(self.timeline.fps, PREVIEW_FPS)
-        key = (self.timeline, fps, self.window_.generation)
+        key = (self.timeline, fps, self.ctx.model_info)
         if key != self._preview_key:
             self._preview, self._preview_key = [], key
         self._preview_total = self.timeline.frame_count(fps)
@@ -443,9 +444,9 @@ class TimelinePanel(QWidget):
             return
         self._play_timer.stop()
         self.play_button.setText("\u25b6 Play")
-        result = self.window_.last_result
+        result = self.ctx.last_result
         if restore and result is not None:
-            self.window_.canvas.set_image(result.image, result.qimage)
+            self.ctx.canvas.set_image(result.image, result.qimage)
 
     @property
     def playing(self) -> bool:
@@ -458,7 +459,7 @@ class TimelinePanel(QWidget):
         key = self._preview_key
         timeline, fps, _ = key
         first = len(self._preview)
-        info = self.window_.model_info
+        info = self.ctx.model_info
         chunk = PREVIEW_CHUNK if info is None or info.img_resolution <= 256 else 1  # keep the window responsive
         last = min(first + chunk, self._preview_total)
         side = self._side
@@ -518,12 +519,12 @@ class TimelinePanel(QWidget):
                 done(value)
             else:
                 failed()
-                self.window_.show_error(value)
+                self.ctx.show_error(value)
 
-        self.window_.run_in_render_thread(guarded, back)
+        self.ctx.run_in_render_thread(guarded, back)
 
     def _put_on_canvas(self, image: np.ndarray, frame: int) -> None:
-        self.window_.canvas.set_image(image)
+        self.ctx.canvas.set_image(image)
         self.previewShown.emit(frame)
 
     def open_export_dialog(self):
@@ -531,36 +532,36 @@ class TimelinePanel(QWidget):
         from explorer.gui.video_export_dialog import VideoExportDialog
 
         if not self.timeline.keyframes:
-            self.window_.show_error("the timeline has no keyframes; add the current state with + Keyframe")
+            self.ctx.show_error("the timeline has no keyframes; add the current state with + Keyframe")
             return None
-        self.dialog = VideoExportDialog(self.window_, self.timeline)
+        self.dialog = VideoExportDialog(self.ctx, self.timeline)
         self.dialog.show()
         return self.dialog
 
     # ================================================================ recipes and files
     def recipe_seed_walk(self) -> None:
         """A and B as two keyframes (everything else as now)."""
-        state = self.window_.state.replace(mix=())
+        state = self.ctx.state.replace(mix=())
         self.set_timeline(recipes.seed_walk([state.a.seed, state.b.seed], 2.0, state, self.timeline.kind,
                                             fps=self.timeline.fps), "Seed walk")
 
     def recipe_truncation_sweep(self) -> None:
-        self.set_timeline(recipes.truncation_sweep(self.window_.state, 0.3, 1.0, 4.0, fps=self.timeline.fps),
+        self.set_timeline(recipes.truncation_sweep(self.ctx.state, 0.3, 1.0, 4.0, fps=self.timeline.fps),
                           "Truncation sweep")
 
     def recipe_spin(self) -> None:
-        info = self.window_.model_info
+        info = self.ctx.model_info
         if info is not None and not info.has_input_transform:
-            self.window_.show_error("this model has no input transform: a spin would stand still (StyleGAN3 only)")
+            self.ctx.show_error("this model has no input transform: a spin would stand still (StyleGAN3 only)")
             return
-        self.set_timeline(recipes.transform_animation(self.window_.state, 1, 0.1, 8.0, fps=self.timeline.fps), "Spin")
+        self.set_timeline(recipes.transform_animation(self.ctx.state, 1, 0.1, 8.0, fps=self.timeline.fps), "Spin")
 
     def recipe_in_render_thread(self, which: str) -> None:
         """Recipes that map points of a latent curve need the model: built in the render thread."""
-        if self.window_.model_info is None:
-            self.window_.show_error("no model is open")
+        if self.ctx.model_info is None:
+            self.ctx.show_error("no model is open")
             return
-        state, fps = self.window_.state, self.timeline.fps
+        state, fps = self.ctx.state, self.timeline.fps
 
         def job(renderer):
             if which == "circle":
@@ -571,7 +572,7 @@ class TimelinePanel(QWidget):
                                                           else "Noise loop"), lambda: None)
 
     def open_timeline_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", str(self.window_.default_export_dir()),
+        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", str(self.ctx.default_export_dir()),
                                               "Timelines and sessions (*.json)")
         if path:
             self.open_timeline(path)
@@ -580,10 +581,10 @@ class TimelinePanel(QWidget):
         try:
             self.set_timeline(Timeline.load(path), f"Open timeline {Path(path).name}")
         except ExplorerError as exc:
-            self.window_.show_error(str(exc))
+            self.ctx.show_error(str(exc))
 
     def save_timeline_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save timeline", str(self.window_.default_export_dir()
+        path, _ = QFileDialog.getSaveFileName(self, "Save timeline", str(self.ctx.default_export_dir()
                                                                           / "timeline.json"), "Timelines (*.json)")
         if path:  # the dialog asked before replacing
             self.save_timeline(path, overwrite=True)
@@ -592,11 +593,11 @@ class TimelinePanel(QWidget):
         try:
             self.timeline.save(path, overwrite=overwrite)
         except FileExistsError:
-            self.window_.show_error(f"{Path(path).name}: already exists; not overwritten")
+            self.ctx.show_error(f"{Path(path).name}: already exists; not overwritten")
         except OSError as exc:
-            self.window_.show_error(f"{Path(path).name}: cannot write ({exc.strerror or exc})")
+            self.ctx.show_error(f"{Path(path).name}: cannot write ({exc.strerror or exc})")
         else:
-            self.window_.statusBar().showMessage(f"Saved {path}", 5000)
+            self.ctx.show_status(f"Saved {path}")
 
     # ================================================================ session
     def session_json(self):
@@ -607,18 +608,14 @@ class TimelinePanel(QWidget):
             timeline = Timeline.from_json(data, "session timeline")
             self._restore((timeline, tuple(self._new_id() for _ in timeline.keyframes), -1))
         except ExplorerError as exc:
-            self.window_.show_error(f"timeline not restored: {exc}")
+            self.ctx.show_error(f"timeline not restored: {exc}")
 
 
-def install_timeline_panel(window) -> TimelinePanel:
+def install(ctx) -> TimelinePanel:
     """Dock the panel under the canvas, keep it in the session, and add File > Export video."""
-    panel = TimelinePanel(window)
-    window.timeline_dock = window.add_bottom_panel(panel, "Timeline", "timelineDock")
-    window.register_session_part("timeline", panel.session_json, panel.load_session_json)
-    action = window._action("Export &video\u2026", panel.open_export_dialog, "Ctrl+Alt+E",
-                            "Render the timeline to MP4, WebM, GIF or PNG frames", "actionExportVideo")
-    file_menu = next((a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File"), None)
-    if file_menu is not None:
-        file_menu.insertAction(getattr(window, "export_w_action", None), action)
-    window.export_video_action = action
+    panel = TimelinePanel(ctx)
+    panel.dock = ctx.add_dock(panel, "Timeline", "timelineDock", area="bottom", scroll=False)
+    ctx.register_session_part("timeline", panel.session_json, panel.load_session_json)
+    panel.export_action = ctx.add_action("file", "Export &video\u2026", panel.open_export_dialog, "Ctrl+Alt+E",
+                                         "Render the timeline to MP4, WebM, GIF or PNG frames", "actionExportVideo")
     return panel

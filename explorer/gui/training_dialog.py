@@ -17,9 +17,8 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
-import torch
-from PySide6.QtCore import QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QPixmap
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QStackedWidget,
@@ -40,8 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.engine.devices import TRAINING_DEVICES, available_devices
 from explorer.errors import ExplorerError, UsageError
+from explorer.engine.jobs import Job
 from explorer.gui.canvas import qimage_from_array
+from explorer.gui.ui_jobs import UiJobRunner
 from explorer.train import preflight
 from explorer.train.dataset import TRANSFORMS
 from explorer.train.options import Option, TrainOptions
@@ -132,68 +133,10 @@ def widget_value(widget: QWidget):
 # --------------------------------------------------------------------------------------------- helpers
 
 
-class _Task(QThread):
-    """Runs ``fn(progress, cancelled)`` off the GUI thread; the result or a one-line error comes back by signal."""
-
-    # Carry the task itself: slots are bound methods of the GUI-thread form (so the calls are queued to
-    # the GUI thread; a lambda would run in this worker thread) and must tell a stale task from the current.
-    finishedWith = Signal(object, object, str)
-    progressed = Signal(int, int)
-
-    def __init__(self, fn, parent=None):
-        super().__init__(parent)
-        self._fn = fn
-        self._cancel = False
-
-    def cancel(self) -> None:
-        self._cancel = True
-
-    def run(self) -> None:
-        try:
-            result = self._fn(lambda a, b: self.progressed.emit(a, b), lambda: self._cancel)
-        except ExplorerError as exc:
-            self.finishedWith.emit(self, None, str(exc))
-        except Exception as exc:  # a network or device failure: one line, never a traceback
-            self.finishedWith.emit(self, None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
-        else:
-            self.finishedWith.emit(self, result, "")
-
-
-_ORPHANS: set[_Task] = set()
-
-
-def _keep_until_finished(task: _Task) -> None:
-    """Keep a cancelled thread alive (unparented, referenced) until it ends; the app waits for it on quit."""
-    from PySide6.QtWidgets import QApplication
-
-    if task.isFinished():
-        return
-    task.setParent(None)
-    _ORPHANS.add(task)
-    task.finished.connect(lambda t=task: _ORPHANS.discard(t))
-    app = QApplication.instance()
-    if app is not None and not getattr(app, "_explorer_waits_for_orphans", False):
-        app.aboutToQuit.connect(lambda: [t.wait() for t in list(_ORPHANS)])
-        app._explorer_waits_for_orphans = True
-
-
 def _settings():
     from explorer.gui.settings import settings
 
     return settings()
-
-
-def available_devices(parser: argparse.ArgumentParser | None = None) -> list[str]:
-    """Devices this machine has that the trainer accepts, best first."""
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.insert(0, "cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        devices.insert(0, "mps")
-    accepted = None
-    if parser is not None:
-        accepted = next((a.choices for a in parser._actions if "--device" in a.option_strings), None)
-    return [d for d in devices if accepted is None or d in accepted] or ["cpu"]
 
 
 # ----------------------------------------------------------------------------------------------- form
@@ -210,9 +153,9 @@ class TrainingForm(QWidget):
         self.preset_table = presets()
         self.scan: preflight.DatasetScan | None = None
         self.estimate: preflight.SpeedEstimate | None = None
-        self._scan_task: _Task | None = None
-        self._estimate_task: _Task | None = None
-        self._tasks: list[_Task] = []  # finished-but-not-yet-deleted threads stay referenced
+        self.jobs = UiJobRunner(self)  # dataset scans and speed measurements, off the UI thread
+        self._scan_job: Job | None = None  # the scan whose result the form waits for (older ones are void)
+        self._estimate_job: Job | None = None
         self._build()
         self._apply_preset(self.cfg.currentText())
         saved = _settings().value(SETTINGS_DATA)
@@ -270,7 +213,7 @@ class TrainingForm(QWidget):
         for name, label in FORM_FIELDS.items():
             form.addRow(label, self.fields[name])
         self.device.clear()
-        self.device.addItems(available_devices(self.parser))  # what this machine has, best first
+        self.device.addItems(available_devices(TRAINING_DEVICES))  # what this machine has, best first
         self.cfg.currentTextChanged.connect(self._apply_preset)
         self.aug.currentTextChanged.connect(lambda a: self.target.setEnabled(a == "ada"))
         self.cond.setEnabled(False)
@@ -345,32 +288,34 @@ class TrainingForm(QWidget):
 
     def scan_dataset(self) -> None:
         path = self.data_edit.text().strip()
-        if self.scan is not None and str(self.scan.path) == str(Path(path).expanduser()) and self._scan_task is None:
+        if self.scan is not None and str(self.scan.path) == str(Path(path).expanduser()) and self._scan_job is None:
             return
-        if self._scan_task is not None:
-            self._scan_task.cancel()
+        if self._scan_job is not None:
+            self._scan_job.cancel()
+            self._scan_job = None
         self.scan = None
         self._show_scan(None)
         if not path:
             return
         self.data_info.setText("Scanning...")
-        task = _Task(lambda progress, cancelled: preflight.scan_dataset(path, progress, cancelled), self)
-        task.progressed.connect(self._scan_progress)
-        task.finishedWith.connect(self._scan_done)
-        self._scan_task = task
-        self._tasks.append(task)
-        task.start()
+        def scan(job_ctx):
+            report = lambda done, total: job_ctx.progress(done / max(total, 1), f"{done} of {total} files")
+            return preflight.scan_dataset(path, report, lambda: job_ctx.cancelled)
 
-    def _scan_progress(self, done: int, total: int) -> None:
-        if self._scan_task is not None:
-            self.data_info.setText(f"Scanning... {done} of {total} files")
+        # The callbacks run later, in the UI thread, when ``job`` is bound: they tell this scan from newer ones.
+        job = self.jobs.submit("dataset scan", scan, on_progress=lambda f, text: self._scan_progress(job, text),
+                               on_done=lambda result: self._scan_done(job, result, ""),
+                               on_error=lambda error: self._scan_done(job, None, error))
+        self._scan_job = job
 
-    def _scan_done(self, task: _Task, scan, error: str) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
-        if task is not self._scan_task:
+    def _scan_progress(self, job: Job, text: str) -> None:
+        if job is self._scan_job:
+            self.data_info.setText(f"Scanning... {text}")
+
+    def _scan_done(self, job: Job, scan, error: str) -> None:
+        if job is not self._scan_job:
             return  # a newer scan replaced this one
-        self._scan_task = None
+        self._scan_job = None
         if error:
             scan = preflight.DatasetScan(Path(self.data_edit.text()), error=error)
         self.scan = scan
@@ -446,7 +391,7 @@ class TrainingForm(QWidget):
         self._update_estimate_text()
 
     def _update_estimate_text(self, *_):
-        if self._estimate_task is not None:
+        if self._estimate_job is not None:
             return
         if self.estimate is None:
             self.estimate_label.setText("Not measured yet: Estimate speed trains a couple of steps on the device.")
@@ -459,7 +404,7 @@ class TrainingForm(QWidget):
         self.estimate_note.setText(f"{e.note} The monitor shows the real speed once training runs.")
 
     def measure_speed(self) -> None:
-        if self._estimate_task is not None:
+        if self._estimate_job is not None:
             return
         preset = self.preset_table.get(self.cfg.currentText(), {})
         res = int(self.resolution.currentText())
@@ -470,23 +415,21 @@ class TrainingForm(QWidget):
         def fallback():
             return network_configs(preset, res, 3, c_dim, cuda=device == "cuda")
 
-        def measure(progress, cancelled):
-            return preflight.estimate_sec_per_kimg(cfg, res, device, batch, gamma, aug, fallback, cancelled)
+        def measure(job_ctx):
+            return preflight.estimate_sec_per_kimg(cfg, res, device, batch, gamma, aug, fallback,
+                                                   lambda: job_ctx.cancelled)
 
         self.estimate_label.setText(f"Measuring on {device} at {res}x{res}...")
         self.estimate_button.setEnabled(False)
-        task = _Task(measure, self)
-        task.finishedWith.connect(self._estimate_done)
-        self._estimate_task = task
-        self._tasks.append(task)
-        task.start()
+        job = self.jobs.submit("speed measurement", measure,
+                               on_done=lambda result: self._estimate_done(job, result, ""),
+                               on_error=lambda error: self._estimate_done(job, None, error))
+        self._estimate_job = job
 
-    def _estimate_done(self, task: _Task, result, error: str) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
-        if task is not self._estimate_task:
+    def _estimate_done(self, job: Job, result, error: str) -> None:
+        if job is not self._estimate_job:
             return
-        self._estimate_task = None
+        self._estimate_job = None
         self.estimate_button.setEnabled(True)
         if error:
             self.estimate = None
@@ -500,7 +443,7 @@ class TrainingForm(QWidget):
         """Why Start cannot go ahead (one line), or '' when it can."""
         if not self.data_edit.text().strip():
             return "Choose a dataset first."
-        if self._scan_task is not None:
+        if self._scan_job is not None:
             return "Wait for the dataset scan to finish."
         if self.scan is None:
             return "The dataset has not been scanned yet."
@@ -537,10 +480,7 @@ class TrainingForm(QWidget):
 
     def shutdown(self) -> None:
         """Closing must not wait on a long measurement: running tasks are cancelled and left to end alone."""
-        for task in list(self._tasks):
-            task.cancel()
-            _keep_until_finished(task)
-        self._tasks.clear()
+        self.jobs.cancel_all()  # their threads end at the next check; results are dropped
 
 
 # ---------------------------------------------------------------------------------------------- dialog
@@ -648,48 +588,42 @@ class TrainingDialog(QDialog):
 # ------------------------------------------------------------------------------------- the Train menu
 
 
-def add_train_menu(window) -> None:
-    """Add Train > New run... / Open run... to the main window's menu bar (before Help).
+class TrainMenu:
+    """Train > New run... / Open run...: the training dialogs open from the window's menu bar (a feature).
 
-    "Open in explorer" in a monitor loads the snapshot through ``window.open_model`` while training goes on.
+    "Open in explorer" in a monitor opens the snapshot as the window's model while training goes on.
     """
-    bar = window.menuBar()
-    menu = window.menuBar().addMenu("&Train")
-    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-    if help_action is not None:
-        bar.removeAction(menu.menuAction())
-        bar.insertAction(help_action, menu.menuAction())
-    window.train_menu = menu
-    window.training_dialogs = []
 
-    def show(dialog: TrainingDialog) -> TrainingDialog:
-        dialog.openSnapshot.connect(lambda path: window.open_model(path))
-        dialog.finished.connect(lambda _=0, d=dialog: window.training_dialogs.remove(d) if d in window.training_dialogs else None)
-        window.training_dialogs.append(dialog)
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.dialogs: list[TrainingDialog] = []  # open ones (kept referenced while shown)
+        self.new_action = ctx.add_action("train", "&New run...", self.new_run, name="actionTrainNew",
+                                         tip="Train a model on your own images")
+        self.open_action = ctx.add_action("train", "&Open run...", self.open_run, name="actionTrainOpen",
+                                          tip="Watch a run folder's training (running or finished)")
+
+    def _show(self, dialog: TrainingDialog) -> TrainingDialog:
+        dialog.openSnapshot.connect(lambda path: self.ctx.open_model(path))
+        dialog.finished.connect(lambda _=0, d=dialog: self.dialogs.remove(d) if d in self.dialogs else None)
+        self.dialogs.append(dialog)
         dialog.show()
         return dialog
 
-    def new_run() -> TrainingDialog:
-        return show(TrainingDialog(window))
+    def new_run(self) -> TrainingDialog:
+        return self._show(TrainingDialog(self.ctx.widget))
 
-    def open_run(path: str | Path | None = None) -> TrainingDialog | None:
+    def open_run(self, path: str | Path | None = None) -> TrainingDialog | None:
         if path is None:
             start = str(_settings().value(SETTINGS_OUTDIR) or Path.home())
-            path = QFileDialog.getExistingDirectory(window, "Open training run folder", start)
+            path = QFileDialog.getExistingDirectory(self.ctx.widget, "Open training run folder", start)
             if not path:
                 return None
         try:
-            return show(TrainingDialog(window, run_dir=rr.resolve_run_dir(path)))
+            return self._show(TrainingDialog(self.ctx.widget, run_dir=rr.resolve_run_dir(path)))
         except ExplorerError as exc:
-            QMessageBox.warning(window, "Open run", str(exc))
+            self.ctx.show_error(str(exc))
             return None
 
-    window.new_training_run = new_run
-    window.open_training_run = open_run
-    new_action = QAction("&New run...", window)
-    new_action.triggered.connect(lambda: new_run())
-    open_action = QAction("&Open run...", window)
-    open_action.triggered.connect(lambda: open_run())
-    menu.addAction(new_action)
-    menu.addAction(open_action)
-    window.train_new_action, window.train_open_action = new_action, open_action
+
+def install(ctx) -> TrainMenu:
+    return TrainMenu(ctx)

@@ -34,8 +34,8 @@ from explorer.engine import images
 from explorer.engine import recipe as recipes
 from explorer.engine.describe import ModelDescription
 from explorer.engine.document import Document
-from explorer.engine.jobs import JobRunner
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
+from explorer.engine.opening import APPLY, ASK_OPEN, REFUSE, plan_recipe, plan_startup
 from explorer.engine.seeds import random_seed, step_seed
 from explorer.engine.session import SESSION_FILE, Session, load_session, save_session
 from explorer.engine.state import Latent, State
@@ -50,6 +50,7 @@ from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
 from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
 from explorer.gui.truncation_panel import TruncationPanel
+from explorer.gui.ui_jobs import UiJobRunner
 from explorer.gui.welcome import WelcomeView
 
 AUTOSAVE_MS = 30_000
@@ -70,6 +71,9 @@ SHORTCUTS_HELP = """<table>
 <tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
 <tr><td><b>Ctrl+0</b> / <b>Ctrl+1</b></td><td>zoom to fit / actual pixels</td></tr>
 <tr><td>wheel, drag, double-click</td><td>zoom, pan, fit (on the image)</td></tr>
+<tr><td><b>F</b></td><td>add the current state to the favourites</td></tr>
+<tr><td><b>P</b> / <b>W</b></td><td>pin the image / split wipe against the pinned image (drag the line)</td></tr>
+<tr><td><b>Page Up</b> / <b>Page Down</b></td><td>previous / next page of seeds (in the seed browser)</td></tr>
 <tr><td><b>F1</b></td><td>this list</td></tr>
 </table>"""
 
@@ -111,7 +115,7 @@ class MainWindow(QMainWindow):
 
         self.history = self.document.history
         self.context = FeatureContext(self)
-        self.jobs = JobRunner(on_change=lambda job: self.context.jobsChanged.emit())  # queued to this thread
+        self.jobs = UiJobRunner(self)  # long work with progress and cancel (FeatureContext.run_job)
         self.worker = RenderWorker(threads=prefs.thread_preference())
         self.worker.modelLoaded.connect(self._on_model_loaded)
         self.worker.loadFailed.connect(self._on_load_failed)
@@ -224,15 +228,6 @@ class MainWindow(QMainWindow):
             panel.gestureStarted.connect(self.history.begin_gesture)
             panel.gestureEnded.connect(self.history.end_gesture)
 
-    def add_bottom_panel(self, widget: QWidget, title: str, object_name: str) -> QDockWidget:
-        """Dock a panel under the canvas (the video timeline goes here). Returns its dock."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(object_name)
-        dock.setWidget(widget)
-        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
-        self.view_menu.addAction(dock.toggleViewAction())
-        return dock
-
     def add_feature_dock(self, widget: QWidget, title: str, name: str, area, scroll: bool,
                          visible: bool) -> QDockWidget:
         """A feature's dock, tabbed behind the first dock of its area so the window's layout stays put."""
@@ -241,14 +236,15 @@ class MainWindow(QMainWindow):
         dock = self._dock(title, name, widget, area, scroll)
         if first is not None:
             self.tabifyDockWidget(first, dock)
-            first.raise_()
         self.view_menu.addAction(dock.toggleViewAction())
         dock.setVisible(visible)
         return dock
 
-    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None]) -> None:
-        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline")."""
-        self.document.register_part(name, get, set)
+    def register_session_part(self, name: str, get: Callable[[], object], set: Callable[[object], None],
+                              in_recipes: bool = False) -> None:
+        """Let a panel keep its own JSON in the session file (the timeline uses the key "timeline") and,
+        with ``in_recipes``, in the recipes of exported PNGs."""
+        self.document.register_part(name, get, set, in_recipes)
 
     @property
     def state(self) -> State:
@@ -329,7 +325,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.export_w_action)
         file_menu.addAction(self.import_w_action)
-        file_menu.addSeparator()
+        self.menu_anchors = {"file": file_menu.addSeparator()}  # features' File entries go above it
         file_menu.addAction(self.open_session_action)
         file_menu.addAction(self.save_session_action)
         file_menu.addSeparator()
@@ -349,17 +345,13 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(dock.toggleViewAction())
 
         self.menus = {"file": file_menu, "edit": edit, "view": self.view_menu}
-        for key, title in (("model", "&Model"), ("tools", "&Tools")):  # shown once a feature adds to them
-            self.menus[key] = bar.addMenu(title)
+        for key, title in (("model", "&Model"), ("tools", "&Tools"), ("train", "T&rain")):  # shown once
+            self.menus[key] = bar.addMenu(title)                                            # a feature adds to them
             self.menus[key].menuAction().setVisible(False)
-        from explorer.gui.training_dialog import add_train_menu  # Train > New run... / Open run...
-        add_train_menu(self)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
         self.menus["help"] = help_menu
-        from explorer.gui.timeline_panel import install_timeline_panel  # video timeline under the canvas
-        self.timeline_panel = install_timeline_panel(self)
 
         tools = self.addToolBar("Main")
         tools.setObjectName("mainToolbar")
@@ -391,7 +383,7 @@ class MainWindow(QMainWindow):
                               (self.res_label, "9999\u00d79999"), (self.zoom_label, "9999%")):
             label.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)  # no status-bar relayout per frame
         self.jobs_indicator = JobsIndicator(self.jobs.jobs)
-        self.context.jobsChanged.connect(self.jobs_indicator.refresh)
+        self.jobs.jobsChanged.connect(self.jobs_indicator.refresh)
         for w in (self.jobs_indicator, self.busy, self.model_label, self.render_label, self.fps_label, self.device_label, self.res_label,
                   self.zoom_label):
             status.addPermanentWidget(w)
@@ -578,6 +570,8 @@ class MainWindow(QMainWindow):
                 dock.show()
         if not self._docks_fitted:  # once: split the left side by what each panel needs
             self._docks_fitted = True
+            for dock in (self.latent_dock, self.truncation_dock, self.layers_dock):
+                dock.raise_()  # in front of the features' docks tabbed with them
             self.resizeDocks([self.latent_dock, self.truncation_dock],
                              [self.latent_panel.sizeHint().height() + 40,
                               self.truncation_panel.sizeHint().height() + 10], Qt.Vertical)
@@ -659,28 +653,20 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # whatever the file does, a banner and the previous state kept
             self.show_error(one_line(exc, path))
             return
-        info = self.model_info
-        if info is not None and recipe.model_sha256 and recipe.model_sha256 == info.sha256:
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
-            return
-        if info is not None and recipe.model_file == info.name:
-            if self.ask(f"{Path(path).name} was made with a different file named {recipe.model_file} "
-                        f"(checksums differ). Apply its settings to the open model anyway?"):
+        for error in self.document.restore_recipe_parts(recipe.parts or {}, Path(path).name):
+            self.show_error(error)
+        plan = plan_recipe(path, recipe, self.model_info, prefs.recent_files())
+        while plan is not None:  # engine/opening.py decides; here the questions are asked
+            if plan.action == REFUSE:
+                self.show_error(plan.message)
+            elif plan.action == ASK_OPEN and self.ask(plan.message):
+                self.open_model(plan.model_path, state=recipe.state)
+            elif plan.action == ASK_OPEN:
+                plan = plan.then
+                continue
+            elif plan.action == APPLY or self.ask(plan.message):
                 self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
             return
-        match = next((p for p in prefs.recent_files() if Path(p).name == recipe.model_file), None)
-        if match and self.ask(f"{Path(path).name} was made with {recipe.model_file}. Open that model?\n{match}"):
-            self.open_model(match, state=recipe.state)
-            return
-        if info is None:
-            if match is None:
-                self.show_error(f"{Path(path).name}: made with {recipe.model_file}, which is not among the recent "
-                                "models; open it first, then the image")
-            return
-        if self.ask(f"{Path(path).name} was made with {recipe.model_file}"
-                    f"{'' if match else ' (not among the recent models)'}. "
-                    f"Apply its settings to {info.name}?"):
-            self.set_state(self._fit_state(recipe.state), f"Open {Path(path).name}")
 
     def ask(self, question: str) -> bool:
         """A yes/no question (tests replace this method)."""
@@ -727,7 +713,7 @@ class MainWindow(QMainWindow):
 
     def _write_export(self, path: Path, state: State, image: np.ndarray, scale: int, overwrite: bool) -> None:
         info = self.model_info
-        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format)
+        recipe = recipes.Recipe(state, info.name, info.sha256, info.source_format, self.document.recipe_parts())
         try:
             recipes.write_png(path, images.upscale_nearest(image, scale), recipe, overwrite=overwrite)
         except FileExistsError:
@@ -747,6 +733,8 @@ class MainWindow(QMainWindow):
 
     def _on_job_done(self, token: int, result, error: str) -> None:
         on_done = self._jobs.pop(token, None)
+        if self._shut_down:  # e.g. a job's model copy made while closing: start nothing on a closed window
+            return
         if error:
             self.show_error(error)
         elif on_done is not None:
@@ -858,21 +846,13 @@ class MainWindow(QMainWindow):
                 session = load_session(self.session_path())
             except ExplorerError as exc:
                 self.statusBar().showMessage(f"previous session not restored: {exc}", 8000)
-        if network is not None:
-            state = None
-            if session is not None and session.model and Path(session.model).resolve() == Path(network).resolve():
-                state = session.state
-            self.open_model(network, state=state)
-            return
-        if session is not None and session.model and Path(session.model).exists():
-            self._restore_session(session)
-            return
-        last = prefs.last_model()
-        for candidate in (BUNDLED_MODEL, last):
-            if candidate and Path(candidate).exists():
-                self.open_model(candidate)
-                return
-        self._show_welcome()
+        plan = plan_startup(network, session, [BUNDLED_MODEL, prefs.last_model()])
+        if plan.action == "open":
+            self.open_model(plan.model_path, state=plan.state)
+        elif plan.action == "restore":
+            self._restore_session(plan.session)
+        else:
+            self._show_welcome()
 
     # ================================================================ errors, dialogs
     def show_error(self, text: str) -> None:
@@ -921,9 +901,10 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.context.closing.emit()
         self._autosave.stop()
         self._fps_timer.stop()
-        self.jobs.cancel_all()
+        self.jobs.cancel_all(wait_s=10.0)  # an export removes its temporary file when cancelled
         if self.model_info is not None:
             self.save_session()
         self.worker.stop()

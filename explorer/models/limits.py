@@ -91,3 +91,40 @@ def check_config(config) -> None:
                 isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in taps) \
                 or sum(taps) == 0:
             raise ValueError(f"synthesis_kwargs.resample_filter is {taps!r}, expected 1..{MAX_FILTER_TAPS} finite taps")
+
+
+# The discriminator's config (snapshots' "D" network, training options' D_kwargs), bounded the same way.
+D_KEYS = frozenset({"arch", "c_dim", "img_resolution", "img_channels", "channel_base", "channel_max", "num_fp16_res",
+                    "conv_clamp", "cmap_dim", "mbstd_group_size", "mbstd_num_channels", "mapping_layers",
+                    "architecture"})
+D_INT_LIMITS = {
+    "c_dim": (0, 65536),
+    "img_resolution": (4, 8192),
+    "img_channels": (1, 4),
+    "channel_base": (1, 1 << 24),
+    "channel_max": (1, 16384),
+    "num_fp16_res": (0, 32),
+    "cmap_dim": (0, 8192),
+    "mbstd_group_size": (1, 1024),
+    "mbstd_num_channels": (0, 64),
+    "mapping_layers": (0, 64),
+}
+
+
+def check_discriminator_config(config) -> None:
+    """Raise ``ValueError("<field> ...")`` unless ``config`` is a plain D config within bounds."""
+    if not isinstance(config, dict):
+        raise ValueError(f"discriminator config is a {type(config).__name__}, not a dict")
+    unknown = sorted(map(str, set(config) - D_KEYS))
+    if unknown:
+        raise ValueError(f"unknown discriminator config field {unknown[0][:40]!r}")
+    for field, value in config.items():
+        _check_plain(value, f"D.{field}")
+        if field in D_INT_LIMITS and value is not None:
+            low, high = D_INT_LIMITS[field]
+            if not _is_int(value) or not low <= value <= high:
+                raise ValueError(f"D.{field} is {value!r}, expected a whole number in {low}..{high}")
+    clamp = config.get("conv_clamp")
+    if clamp is not None and (isinstance(clamp, bool) or not isinstance(clamp, (int, float))
+                              or not math.isfinite(clamp) or abs(clamp) > MAX_FLOAT):
+        raise ValueError(f"D.conv_clamp is {clamp!r}, expected a finite number")

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explorer.engine.devices import TRAINING_DEVICES, resolve_device
+from explorer.models.limits import check_discriminator_config
 from explorer.errors import UsageError
 from explorer.train import configs, distributed, snapshot
 from explorer.train.augment import AdaController, AugmentPipe
@@ -62,16 +64,6 @@ PHASE_NAMES = ["Gmain", "Greg", "Gboth", "Dmain", "Dreg", "Dboth"]
 # =============================================================================================== setup
 
 
-def pick_device(device: str | None) -> str:
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"unknown --device {device!r} (use auto, cpu or cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available to PyTorch here")
-    return device
-
-
 def train(options: TrainOptions) -> Path:
     """Train (or resume) a StyleGAN2 model; returns the run directory. Raises ExplorerError on bad input.
 
@@ -80,7 +72,7 @@ def train(options: TrainOptions) -> Path:
     these settings (what changing gamma, learning rates or the minibatch-std group mid-run needs).
     """
     command = options
-    device = pick_device(command.device)
+    device = resolve_device(command.device or "auto", strict=True, supported=TRAINING_DEVICES)
     gpus = command.gpus
     torchrun = distributed.torchrun_env()
     if torchrun is not None:
@@ -267,6 +259,10 @@ def _adopt_start_networks(options: dict, path: Path) -> None:
         # The minibatch-std group size shapes no tensor: the run's setting (--mbstd-group or the cfg's)
         # wins over the one the snapshot was trained with, so fine-tuning can change it.
         d_cfg = {**nets["D"][0], "mbstd_group_size": options["D_kwargs"]["mbstd_group_size"]}
+        try:
+            check_discriminator_config(d_cfg)
+        except ValueError as exc:
+            raise UsageError(f"{Path(path).name}: its discriminator config is unusable ({exc})") from None
         options["D_kwargs"] = {"class_name": "explorer.train.networks_d.Discriminator", **d_cfg}
 
 

@@ -250,6 +250,10 @@ class Discriminator(nn.Module):
 
 
 def build_discriminator(config: dict) -> Discriminator:
-    """Build a D from the JSON config stored in snapshots (``{"arch": "stylegan2-d", ...kwargs}``)."""
+    """Build a D from the JSON config stored in snapshots (``{"arch": "stylegan2-d", ...kwargs}``); every
+    field is bounds-checked first (``ValueError`` naming it), since the config comes from a file."""
+    from explorer.models.limits import check_discriminator_config
+
+    check_discriminator_config(config)
     kwargs = {k: v for k, v in config.items() if k != "arch"}
     return Discriminator(**kwargs)

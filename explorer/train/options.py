@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from explorer.engine.devices import TRAINING_DEVICES
 from explorer.errors import UsageError
 from explorer.train.configs import CONFIGS
 from explorer.train.dataset import TRANSFORMS
@@ -73,7 +74,7 @@ class TrainOptions:
                                 "settings (--gamma, --glr, --dlr, --mbstd-group, ...): fresh optimisers, kimg from 0")
     seed: int = _opt(0, kind="int", low=0, high=MAX_SEED, help="random seed (default 0)")
     workers: int | None = _opt(kind="int", low=0, high=256, help="data loader processes (default 3 on GPU, 0 on CPU)")
-    device: str = _opt("auto", kind="choice", choices=("auto", "cpu", "cuda"), help="default: cuda if available")
+    device: str = _opt("auto", kind="choice", choices=TRAINING_DEVICES, help="default: cuda if available")
     resolution: int | None = _opt(kind="int", low=4, high=4096, power_of_two=True,
                                   help="train at this size (default: the dataset's image size)")
     transform: str = _opt("center-crop", kind="choice", choices=TRANSFORMS,

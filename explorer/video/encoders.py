@@ -23,6 +23,8 @@ from explorer.errors import UsageError
 FORMATS = ("mp4", "webm", "gif", "png")
 SUFFIXES = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 CODECS = {"mp4": "libx264", "webm": "libvpx-vp9"}
+AUDIO_CODECS = {"mp4": "aac", "webm": "libopus"}
+AUDIO_RATE = 48000  # Opus takes only 48 kHz; AAC is happy with it too
 DEFAULT_CRF = {"mp4": 18, "webm": 31}
 CRF_RANGE = {"mp4": (0, 51), "webm": (0, 63)}
 PNG_PATTERN = "frame-{:05d}.png"
@@ -158,9 +160,12 @@ class AVWriter(Writer):
     """MP4 (libx264) or WebM (libvpx-vp9) in yuv420p at constant quality ``crf``.
 
     yuv420p needs even sides: an odd side is padded by repeating its last row or column (noted).
+    With ``audio`` (a sound file) its first audio stream is muxed in as AAC (MP4) or Opus (WebM), stereo
+    at 48 kHz, interleaved with the frames as they come and cut at the video's end.
     """
 
-    def __init__(self, path: Path, fps: float, width: int, height: int, overwrite: bool, fmt: str, crf: int | None):
+    def __init__(self, path: Path, fps: float, width: int, height: int, overwrite: bool, fmt: str, crf: int | None,
+                 audio: Path | None = None):
         import av
 
         lo, hi = CRF_RANGE[fmt]
@@ -180,6 +185,10 @@ class AVWriter(Writer):
             if fmt == "webm":
                 options.update({"b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
             self.stream.options = options
+            self.audio = None if audio is None else _AudioMuxer(self.container, AUDIO_CODECS[fmt], audio)
+        except UsageError:
+            self._remove_temp()
+            raise
         except Exception as exc:
             self._remove_temp()
             raise UsageError(f"{path.name}: cannot start the {CODECS[fmt]} encoder ({exc})") from None
@@ -192,12 +201,61 @@ class AVWriter(Writer):
         image = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[..., :3]), format="rgb24")
         for packet in self.stream.encode(image):
             self.container.mux(packet)
+        if self.audio is not None:
+            self.audio.advance((self.frames + 1) / self.fps)
 
     def _close(self, aborting: bool = False) -> None:
         if not aborting:
             for packet in self.stream.encode():
                 self.container.mux(packet)
+            if self.audio is not None:
+                self.audio.finish(self.frames / self.fps)
+        if self.audio is not None:
+            self.audio.close()
         self.container.close()
+
+
+class _AudioMuxer:
+    """Encodes a sound file's audio into ``container`` up to a given time, a little at a time."""
+
+    def __init__(self, container, codec: str, source: Path):
+        from explorer.control.audio import decode_audio
+
+        self.container = container
+        self.source = Path(source)
+        self.stream = container.add_stream(codec, rate=AUDIO_RATE)
+        self.stream.layout = "stereo"
+        self._frames = decode_audio(self.source, layout="stereo", rate=AUDIO_RATE, fmt="fltp")
+        self._pending: np.ndarray | None = None  # decoded samples [2, n] not yet encoded
+        self.samples = 0  # encoded so far
+
+    def advance(self, seconds: float) -> None:
+        """Encode the audio up to ``seconds`` (or the end of the file, if sooner)."""
+        import av
+
+        target = int(round(seconds * AUDIO_RATE))
+        while self.samples < target:
+            if self._pending is None or self._pending.shape[1] == 0:
+                frame = next(self._frames, None)
+                if frame is None:
+                    return
+                self._pending = frame.to_ndarray()
+            take = self._pending[:, :target - self.samples]
+            self._pending = self._pending[:, take.shape[1]:]
+            chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(take), format="fltp", layout="stereo")
+            chunk.sample_rate = AUDIO_RATE
+            chunk.pts = self.samples
+            self.samples += take.shape[1]
+            for packet in self.stream.encode(chunk):
+                self.container.mux(packet)
+
+    def finish(self, seconds: float) -> None:
+        self.advance(seconds)
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        self._frames.close()  # closes the sound file
 
 
 class GifWriter(Writer):
@@ -260,13 +318,18 @@ class PngWriter(Writer):
 
 
 def open_writer(path: str | Path, fmt: str, fps: float, width: int, height: int, crf: int | None = None,
-                overwrite: bool = False) -> Writer:
-    """A writer for ``fmt`` after checking the codec and the output (see the module docstring)."""
+                overwrite: bool = False, audio: Path | None = None) -> Writer:
+    """A writer for ``fmt`` after checking the codec and the output (see the module docstring); ``audio``
+    (a sound file) is muxed into MP4 / WebM and noted as left out of GIF / PNG frames."""
     path = Path(path)
     check_codec(fmt)
     check_output(path, fmt, overwrite)
     if fmt in CODECS:
-        return AVWriter(path, fps, width, height, overwrite, fmt, crf)
+        return AVWriter(path, fps, width, height, overwrite, fmt, crf, audio)
+    if audio is not None:
+        writer = open_writer(path, fmt, fps, width, height, crf, overwrite)
+        writer.notes.append(f"{fmt.upper()} has no sound; {Path(audio).name} is not in it")
+        return writer
     if fmt == "gif":
         return GifWriter(path, fps, width, height, overwrite)
     return PngWriter(path, fps, width, height, overwrite)

@@ -16,6 +16,7 @@ from explorer.engine.render import Renderer
 from explorer.errors import UsageError
 from explorer.video.encoders import format_of, open_writer
 from explorer.video.render import FrameSource
+from explorer.video.soundtrack import AudioFrameSource, Soundtrack
 from explorer.video.timeline import Timeline
 
 
@@ -74,17 +75,29 @@ def _is_cancelled(cancel: CancelCheck) -> bool:
 def export_video(renderer: Renderer, timelines: Timeline | Sequence[Timeline], output: str | Path, *,
                  fmt: str | None = None, fps: float | None = None, scale: int = 1, crf: int | None = None,
                  grid: tuple[int, int] = (1, 1), batch_size: int = 8, overwrite: bool = False,
-                 progress: Callable[[Progress], None] | None = None, cancel: CancelCheck = None) -> ExportResult:
-    """Render and encode every frame to ``output`` (.mp4, .webm, .gif, or a folder for PNG frames)."""
+                 progress: Callable[[Progress], None] | None = None, cancel: CancelCheck = None,
+                 soundtrack: Soundtrack | None = None) -> ExportResult:
+    """Render and encode every frame to ``output`` (.mp4, .webm, .gif, or a folder for PNG frames).
+
+    With a ``soundtrack`` (by default the timeline's own, if it has one) the frames follow its audio mappings, the video lasts as long as the audio (or
+    the soundtrack's duration) and MP4 / WebM carry the sound."""
     if isinstance(timelines, Timeline):
         timelines = [timelines]
     output = Path(output)
     fmt = format_of(output, fmt)
-    source = FrameSource(renderer, timelines, grid, fps, scale, batch_size)
+    if soundtrack is None and len(timelines) == 1:
+        soundtrack = timelines[0].audio  # a timeline that carries its sound
+    if soundtrack is None:
+        source = FrameSource(renderer, timelines, grid, fps, scale, batch_size)
+    elif len(timelines) != 1 or grid != (1, 1):
+        raise UsageError("audio drives one timeline; drop the grid")
+    else:
+        source = AudioFrameSource(renderer, timelines[0], soundtrack, fps, scale)
     if fmt == "gif" and source.width * source.height * source.frame_count > GIF_MEMORY_LIMIT:
         raise UsageError(f"{output.name}: a GIF of {source.frame_count} frames at {source.width}x{source.height} "
                          "would need more memory than is sensible; use .mp4 / .webm, a smaller --size or fewer frames")
-    writer = open_writer(output, fmt, source.fps, source.width, source.height, crf, overwrite)
+    writer = open_writer(output, fmt, source.fps, source.width, source.height, crf, overwrite,
+                         audio=soundtrack.path if soundtrack is not None else None)
     started = time.perf_counter()
     render_s = encode_s = 0.0
     try:

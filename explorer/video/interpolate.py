@@ -9,7 +9,8 @@ easing has reshaped its local time:
 - ``slerp``: between two *seed keyframes* (A, and B if mixed, are plain integer seeds; same class) the
   seeds' z are interpolated on the great circle, mapped, then truncated with the interpolated per-row psi
   and mixed with the interpolated weights: the walk stays where the mapping network was trained.
-  Any other segment (imported W+, fractional seed-pad positions, a class change) falls back to linear in W.
+  Any other segment (imported W+, fractional seed-pad positions, a class change, a blend that maps with
+  its model B) falls back to linear in W.
 - ``cubic``: a Catmull-Rom spline in W+ through all keyframes (gen_video.py's feel). Tangents are
   finite differences over *time*, so segments of different lengths still join with a continuous velocity;
   for equal durations it is the uniform Catmull-Rom. Without loop the ends use a duplicated end point
@@ -20,20 +21,30 @@ curve: Catmull-Rom for ``cubic``, straight lines otherwise. When looping, the cl
 continues to the first keyframe's angle on the nearest winding (0, 120, 240 closes through 360, not
 back through 120). Discrete fields (noise mode and seed, class) are the segment's first keyframe's.
 
+A model blend (``State.blend``) follows the same curve: between two sigmoid curves on one model B the
+middle (in log2 pixels) and the width move, so the point where B takes over travels; between any other
+curves (step, per-layer, or a blend starting or ending, where B's share is 0) each layer's weight of B
+moves. In-between frames carry the result as a per-layer blend. A segment to another model B holds the
+first keyframe's blend.
+
 A frame that sits exactly on a keyframe is the keyframe's own state, so it renders bitwise as
 ``Renderer.render(keyframe.state)`` does.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from explorer.engine.blend import blend_weights, layer_weights
 from explorer.engine.latents import edit_offset, map_z, mix_rows, seed_to_z, truncate
+from explorer.engine.params import CONTINUOUS_KINDS, Param, ParamRegistry
 from explorer.engine.render import Renderer
-from explorer.engine.state import Latent, State
+from explorer.engine.state import Blend, Latent, State
 from explorer.errors import StateError, UsageError
 from explorer.video.easing import ease
 from explorer.video.timeline import FramePos, Timeline
@@ -55,7 +66,7 @@ class Frame:
     def settings_key(self) -> tuple:
         """Frames with equal keys can share one synthesis call."""
         s = self.settings
-        return (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate)
+        return (s.noise_mode, s.noise_seed, s.noise_strength, s.translate, s.rotate, s.blend)
 
 
 class CurvePath:
@@ -111,6 +122,22 @@ def _plain_seed(latent: Latent) -> bool:
     return latent.w_plus is None and not latent.is_fractional
 
 
+def _maps_with_b(state: State) -> bool:
+    """Whether a state's W comes from its blend's model B (slerp maps with the open model's network)."""
+    return state.blend is not None and state.blend.mapping == "b"
+
+
+SYNTHESIS_GROUPS = ("noise", "transform")  # parameters that go to synthesis rather than into W+
+
+
+def synthesis_scalars(generator) -> list[Param]:
+    """The continuous parameters a frame hands to synthesis (noise strength, translate, rotate where the
+    model has an input transform), from the registry's kinds: they follow the W+ curve; every other
+    parameter outside W+ (noise mode and seed, class) is discrete and holds for the segment."""
+    return [p for p in ParamRegistry.for_model(generator)
+            if p.kind in CONTINUOUS_KINDS and p.group in SYNTHESIS_GROUPS]
+
+
 def slerp(z0: np.ndarray, z1: np.ndarray, t: float) -> np.ndarray:
     """Spherical interpolation between two z vectors as they are (not normalised): random z of one model
     have nearly equal lengths, so the path keeps to the shell where the mapping network was trained."""
@@ -138,11 +165,22 @@ class TimelineSampler:
         cubic = timeline.kind == "cubic"
         self.keyframe_wplus = torch.stack([self._keyframe_wplus(i, k.state) for i, k in enumerate(keys)])
         self._wpath = CurvePath(self.keyframe_wplus, durations, timeline.loop, cubic)
-        scalars = torch.tensor([[k.state.noise_strength, *k.state.translate, k.state.rotate] for k in keys],
-                               dtype=torch.float64)
+        self._scalars = synthesis_scalars(renderer.generator)
+        scalars = torch.tensor([[p.get(k.state) for p in self._scalars] for k in keys], dtype=torch.float64)
         winding = 360.0 * round((keys[-1].state.rotate - keys[0].state.rotate) / 360.0)
         self._spath = CurvePath(scalars, durations, timeline.loop, cubic,
-                                torch.tensor([0.0, 0.0, 0.0, winding], dtype=torch.float64))
+                                torch.tensor([winding if p.address == "rotate" else 0.0 for p in self._scalars],
+                                             dtype=torch.float64))
+        self._blend_paths = None
+        if any(k.state.blend is not None for k in keys):
+            self._layer_infos = list(renderer.generator.layer_infos())
+            no_blend = [0.0] * len(self._layer_infos)  # B's share where a keyframe has no blend
+            weights = torch.tensor([no_blend if k.state.blend is None else blend_weights(k.state.blend, self._layer_infos)
+                                    for k in keys], dtype=torch.float64)
+            sigmoid = torch.tensor([[math.log2(b.mid), b.width] if b is not None else [0.0, 1.0]
+                                    for b in (k.state.blend for k in keys)], dtype=torch.float64)
+            self._blend_paths = (CurvePath(weights, durations, timeline.loop, cubic),
+                                 CurvePath(sigmoid, durations, timeline.loop, cubic))
         self._slerp_segments = set()
         if timeline.kind == "slerp":
             g = renderer.generator
@@ -150,7 +188,8 @@ class TimelineSampler:
                 s0, s1 = keys[i].state, keys[(i + 1) % len(keys)].state
                 mixed = any(s0.mix_weights(g.num_ws)) or any(s1.mix_weights(g.num_ws))
                 if (s0.class_idx == s1.class_idx and _plain_seed(s0.a) and _plain_seed(s1.a)
-                        and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))):
+                        and (not mixed or (_plain_seed(s0.b) and _plain_seed(s1.b)))
+                        and not _maps_with_b(s0) and not _maps_with_b(s1)):
                     self._slerp_segments.add(i)
 
     def _keyframe_wplus(self, index: int, state: State) -> torch.Tensor:
@@ -181,11 +220,31 @@ class TimelineSampler:
             if slerped:
                 wplus[slerped] = self._slerp_wplus([segments[m] for m in slerped], [eased[m] for m in slerped])
             scalars = self._spath.at(segments, eased).tolist()
+            blends = self._between_blends(segments, eased)
             for m, n in enumerate(between):
-                strength, tx, ty, rotate = scalars[m]
-                settings = keys[segments[m]].state.replace(noise_strength=strength, translate=(tx, ty), rotate=rotate)
+                settings = keys[segments[m]].state.replace(blend=blends[m])
+                for param, value in zip(self._scalars, scalars[m]):
+                    settings = param.set(settings, value)
                 out[n] = Frame(wplus[m], settings)
         return out  # type: ignore[return-value]
+
+    def _between_blends(self, segments: list[int], eased: list[float]) -> list[Blend | None]:
+        """The blend of each in-between frame (see the module docstring)."""
+        keys = self.timeline.keyframes
+        if self._blend_paths is None:
+            return [None] * len(segments)
+        weights = self._blend_paths[0].at(segments, eased).clamp(0.0, 1.0).tolist()  # a spline may overshoot
+        sigmoids = self._blend_paths[1].at(segments, eased).tolist()
+        out = []
+        for seg, layers, (log_mid, width) in zip(segments, weights, sigmoids):
+            b0, b1 = keys[seg].state.blend, keys[(seg + 1) % len(keys)].state.blend
+            if b0 is not None and b1 is not None and (b0.model, b0.sha256) != (b1.model, b1.sha256):
+                out.append(b0)
+                continue
+            if b0 is not None and b1 is not None and b0.mode == b1.mode == "sigmoid":
+                layers = layer_weights(self._layer_infos, "sigmoid", 2.0 ** log_mid, max(width, 0.01))
+            out.append(dataclasses.replace(b0 or b1, mode="layers", layers=tuple(layers)))
+        return out
 
     def _slerp_wplus(self, segments: list[int], eased: list[float]) -> torch.Tensor:
         """W+ of slerp frames: z on the great circle, mapped in one batch, truncated and mixed per row."""

@@ -19,7 +19,12 @@ Segments and frames (the one definition every renderer, test and the window use)
 JSON layout (version 1)::
 
     {"version": 1, "kind": "cubic", "loop": false, "fps": 30.0,
-     "keyframes": [{"state": {...State JSON...}, "duration": 2.0, "easing": "linear"}, ...]}
+     "keyframes": [{"state": {...State JSON...}, "duration": 2.0, "easing": "linear"}, ...],
+     "audio": {"file": "track.wav", "mappings": [...], "duration": null}}
+
+``audio`` is optional: a ``Soundtrack`` (a sound file, relative to the timeline file's folder, and the
+mappings its features drive, see ``explorer.control.mapping``); a video of the timeline then follows
+the audio and carries it (``explorer.video.soundtrack``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer.control.audio import FEATURES
+from explorer.control.mapping import Mapping, mappings_from_json
 from explorer.engine.jsonfile import parse_json, read_json
 from explorer.engine.state import State
 from explorer.errors import ExplorerError, StateError, UsageError
@@ -39,6 +46,8 @@ from explorer.video.easing import check_easing
 TIMELINE_VERSION = 1
 KINDS = ("linear", "slerp", "cubic")
 DEFAULT_DURATION = 2.0
+AUDIO_SOURCES = tuple(f"audio/{name}" for name in FEATURES)
+MAX_AUDIO_DURATION_S = 4 * 3600
 
 
 def check_kind(kind: str) -> str:
@@ -83,6 +92,41 @@ class Keyframe:
 
 
 @dataclass(frozen=True)
+class Soundtrack:
+    """A sound file, the mappings its features drive, and an optional duration (seconds; None: the audio's)."""
+
+    path: Path
+    mappings: tuple[Mapping, ...] = ()
+    duration: float | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+        object.__setattr__(self, "mappings", tuple(self.mappings))
+        d = self.duration
+        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 < d <= MAX_AUDIO_DURATION_S):
+            raise UsageError(f"duration must be 0..{MAX_AUDIO_DURATION_S} seconds, got {d!r}")
+        for mapping in self.mappings:
+            if mapping.source not in AUDIO_SOURCES:
+                names = ", ".join(FEATURES[:5]) + ", chroma/0..11"
+                raise UsageError(f"{mapping.source!r} is not an audio feature (choose from: {names})")
+
+    def to_json(self) -> dict:
+        return {"file": str(self.path), "mappings": [m.to_json() for m in self.mappings], "duration": self.duration}
+
+    @classmethod
+    def from_json(cls, data: Any, source: str | Path | None = None) -> "Soundtrack":
+        if not isinstance(data, dict) or not isinstance(data.get("file"), str) or set(data) - {"file", "mappings", "duration"}:
+            raise StateError(source, "timeline audio must be an object with 'file', 'mappings' and 'duration'")
+        path = Path(data["file"])
+        if not path.is_absolute() and source is not None:
+            path = Path(source).parent / path
+        try:
+            return cls(path, mappings_from_json(data.get("mappings", [])), data.get("duration"))
+        except ExplorerError as exc:
+            raise StateError(source, f"timeline audio: {exc}") from None
+
+
+@dataclass(frozen=True)
 class FramePos:
     """Where a frame samples the timeline: ``segment`` (its first keyframe's index) at local time ``u``.
 
@@ -105,6 +149,7 @@ class Timeline:
     kind: str = "linear"  # 'linear' (W), 'slerp' (Z between seed keyframes), 'cubic' (Catmull-Rom in W)
     loop: bool = False  # close the loop from the last keyframe back to the first
     fps: float = 30.0  # the project's frame rate: preview and default export rate
+    audio: Soundtrack | None = None  # a sound the video follows and carries
 
     def __post_init__(self):
         object.__setattr__(self, "keyframes", tuple(self.keyframes))
@@ -114,6 +159,8 @@ class Timeline:
         if not isinstance(self.loop, bool):
             raise UsageError(f"loop must be true or false, got {self.loop!r}")
         object.__setattr__(self, "fps", check_fps(self.fps))
+        if self.audio is not None and not isinstance(self.audio, Soundtrack):
+            raise UsageError("timeline audio must be a Soundtrack")
 
     # ---- edits (each returns a new timeline) --------------------------------------------------------
     def replace(self, **changes) -> "Timeline":
@@ -205,6 +252,8 @@ class Timeline:
             "fps": self.fps,
             "keyframes": [k.to_json() for k in self.keyframes],
         }
+        if self.audio is not None:
+            data["audio"] = self.audio.to_json()
         return data
 
     def dumps(self) -> str:
@@ -218,7 +267,7 @@ class Timeline:
         version = data.get("version")
         if version != TIMELINE_VERSION:
             raise StateError(source, f"unsupported timeline version {version!r} (this program reads version {TIMELINE_VERSION})")
-        unknown = sorted(set(data) - {"version", "kind", "loop", "fps", "keyframes"})
+        unknown = sorted(set(data) - {"version", "kind", "loop", "fps", "keyframes", "audio"})
         if unknown:
             raise StateError(source, f"unknown timeline field {unknown[0]!r}")
         raw_keys = data.get("keyframes")
@@ -239,8 +288,9 @@ class Timeline:
                 keys.append(Keyframe(state, raw.get("duration", DEFAULT_DURATION), raw.get("easing", "linear")))
             except ExplorerError as exc:
                 raise StateError(source, f"keyframe {i}: {exc}") from None
+        audio = Soundtrack.from_json(data["audio"], source) if data.get("audio") is not None else None
         try:
-            return cls(tuple(keys), data.get("kind", "linear"), data.get("loop", False), data.get("fps", 30.0))
+            return cls(tuple(keys), data.get("kind", "linear"), data.get("loop", False), data.get("fps", 30.0), audio)
         except ExplorerError as exc:
             raise StateError(source, str(exc)) from None
 

@@ -12,6 +12,7 @@ File layout (.npz, no object arrays, so it opens with ``allow_pickle=False``)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -71,10 +72,10 @@ class DirectionSet:
     def w_dim(self) -> int:
         return self.vectors.shape[1]
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """sha256 of what the directions do (vectors, sigmas, names, ranges); the provenance is left out, so
-        the same directions found twice have the same hash."""
+        the same directions found twice have the same hash. Cached: every slider edit records it."""
         digest = hashlib.sha256()
         for array in (self.vectors, self.sigmas, self.layer_start, self.layer_end):
             digest.update(np.ascontiguousarray(array).tobytes())
@@ -101,6 +102,24 @@ class DirectionSet:
 
     def meta_json(self) -> str:
         return json.dumps({"method": self.method, "parameters": self.parameters, "model_sha256": self.model_sha256})
+
+
+def combined(first: DirectionSet, second: DirectionSet, method: str | None = None) -> DirectionSet:
+    """One set holding ``first``'s directions then ``second``'s (e.g. the window's example directions,
+    found one by one and saved as one file). The provenance of each part is kept under ``parts``."""
+    if first.w_dim != second.w_dim:
+        raise StateError(None, f"cannot join {first.w_dim}-d and {second.w_dim}-d directions")
+
+    def parts(dset: DirectionSet) -> list[dict]:
+        if "parts" in dset.parameters:
+            return list(dset.parameters["parts"])
+        return [{"method": dset.method, "parameters": dset.parameters, "count": len(dset)}]
+
+    rows = np.stack([np.concatenate([first.layer_start, second.layer_start]),
+                     np.concatenate([first.layer_end, second.layer_end])], axis=1)
+    return DirectionSet.build(np.concatenate([first.vectors, second.vectors]),
+                              np.concatenate([first.sigmas, second.sigmas]), first.names + second.names, rows,
+                              method or first.method, {"parts": parts(first) + parts(second)}, first.model_sha256)
 
 
 def save_directions(path: str | Path, dset: DirectionSet, overwrite: bool = False) -> None:
