@@ -257,7 +257,7 @@ def vgg16_state(seed: int = 0) -> dict[str, torch.Tensor]:
 
 def test_vgg16_weights_load_and_give_a_distance(tmp_path):
     path = tmp_path / "vgg16.pth"
-    torch.save(vgg16_state(), path)
+    torch.save(vgg16_state(), path, _use_new_zipfile_serialization=False)  # torchvision's file is this old format
     vgg = VGG16Features.from_file(path)
     a = torch.rand(1, 3, 64, 64) * 2 - 1
     features = vgg(a)

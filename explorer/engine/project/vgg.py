@@ -54,9 +54,11 @@ def read_vgg16_features(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise NotVGG16(path, "no such file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        # no mmap: torchvision's 2017 file is in torch.save's legacy (non-zip) format, which cannot be mapped
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise NotVGG16(path, f"cannot be read as a weights file ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+        # torch's own text is paragraphs of advice about weights_only; the type says enough
+        raise NotVGG16(path, f"not a PyTorch weights file of plain tensors ({type(exc).__name__})") from None
     if not isinstance(state, dict):
         raise NotVGG16(path, f"holds a {type(state).__name__}, not a state dict")
     tensors = {}
