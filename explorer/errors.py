@@ -65,3 +65,12 @@ class ParamError(UsageError):
         self.address = address
         self.reason = " ".join(str(reason).split())
         super().__init__(f"{address}: {self.reason}")
+
+
+class ImageFileError(ExplorerError):
+    """An image given as input (a projection target) cannot be read or used."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = " ".join(str(reason).split())
+        super().__init__(f"{self.path.name}: {self.reason}")

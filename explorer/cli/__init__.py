@@ -18,8 +18,8 @@ from explorer import __version__
 from explorer.errors import ExplorerError
 
 # Sub-command modules, in the order --help lists them.
-COMMANDS = ("gui", "info", "params", "generate", "grid", "mix", "directions", "convert", "blend", "bench", "monitor", "video",
-            "dataset", "train", "drag")
+COMMANDS = ("gui", "info", "params", "generate", "grid", "mix", "directions", "project", "drag", "convert", "blend",
+            "bench", "monitor", "video", "dataset", "train")
 
 
 class OneLineParser(argparse.ArgumentParser):

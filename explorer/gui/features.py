@@ -40,6 +40,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "explorer.gui.compare",  # pin an image; split wipe, side by side, A | mix | B
     "explorer.gui.directions_dock",  # latent-direction sliders, ranges and previews
     "explorer.gui.controls_dock",  # the Controls dock: OSC / MIDI / LFO live control (docs/live-control.md)
+    "explorer.gui.project_dialog",  # File > Project image..., photos opened or dropped on the window
     "explorer.gui.drag_tool",  # Tools > Drag points, the Drag dock (DragGAN)
 )
 
