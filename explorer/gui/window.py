@@ -71,6 +71,7 @@ SHORTCUTS_HELP = """<table>
 <tr><td><b>Ctrl+O</b></td><td>open a model, an exported PNG, a session or a W+ file</td></tr>
 <tr><td><b>Ctrl+0</b> / <b>Ctrl+1</b></td><td>zoom to fit / actual pixels</td></tr>
 <tr><td>wheel, drag, double-click</td><td>zoom, pan, fit (on the image)</td></tr>
+<tr><td><b>Ctrl+D</b></td><td>drag points on the image (DragGAN): click handles, then targets</td></tr>
 <tr><td><b>F</b></td><td>add the current state to the favourites</td></tr>
 <tr><td><b>P</b> / <b>W</b></td><td>pin the image / split wipe against the pinned image (drag the line)</td></tr>
 <tr><td><b>Page Up</b> / <b>Page Down</b></td><td>previous / next page of seeds (in the seed browser)</td></tr>
