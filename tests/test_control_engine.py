@@ -280,3 +280,12 @@ def test_the_document_keeps_recipe_parts_apart_from_session_parts():
     assert kept == {"controls": {"bpm": 90}}  # favourites are not a recipe part: left alone
     document.register_part("favourites", lambda: [], refuse, in_recipes=True)
     assert document.restore_recipe_parts({"favourites": [3]}, "a.png") == ["a.png: favourites: not like that"]
+
+
+@pytest.mark.parametrize("text", ["audio/low:psi:0.5..1.2", "audio/onset:edit/0/amount:0.0..3.0:exponential:ema=80.0",
+                                  "lfo/0:mix/3:in=-1.0..1.0:step=5:slew=12.5:invert", "midi/cc/0/7:noise/strength"])
+def test_a_mapping_reads_back_from_its_text(text):
+    from explorer.control.mapping import parse_mapping
+
+    mapping = parse_mapping(text)
+    assert parse_mapping(mapping.to_text()) == mapping

@@ -178,3 +178,40 @@ def test_recipes_and_timeline_files(qtbot, window, tmp_path):
     panel.save_timeline(tmp_path / "t.json")  # never overwritten silently
     panel.recipe_spin()  # StyleGAN2: no input transform
     assert "already exists" in errors[0] and "input transform" in errors[1]
+
+
+def test_export_dialog_with_an_audio_track(qtbot, window, tmp_path):
+    import wave
+
+    import av
+
+    rate = 8000
+    samples = np.zeros(rate, dtype=np.float32)
+    samples[rate // 2: rate // 2 + 400] = np.random.default_rng(0).uniform(-0.8, 0.8, 400)  # silence, one click
+    track = tmp_path / "click.wav"
+    with wave.open(str(track), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    panel = window.features["timeline_panel"]
+    add_keyframe(qtbot, window, State(a=Latent(seed=1)))
+    dialog = panel.open_export_dialog()
+    qtbot.addWidget(dialog)
+    dialog.fps.setValue(10)
+    dialog.path.setText(str(tmp_path / "beat.mp4"))
+
+    dialog.audio.setText(str(tmp_path / "missing.wav"))  # a bad track: one line, nothing written
+    with qtbot.waitSignal(dialog.exportFailed, timeout=TIMEOUT) as failed:
+        dialog.start()
+    assert "missing.wav" in failed.args[0] and not (tmp_path / "beat.mp4").exists()
+
+    dialog.audio.setText(str(track))
+    dialog.audio_maps.setText("onset:psi:1.0..0.2")
+    with qtbot.waitSignal(dialog.exportFinished, timeout=TIMEOUT):
+        dialog.start()
+    with av.open(str(tmp_path / "beat.mp4")) as container:
+        assert container.streams.audio and container.duration / 1e6 == pytest.approx(1.0, abs=0.15)
+        frames = [f.to_ndarray(format="rgb24").astype(int) for f in container.decode(video=0)]
+    assert np.abs(frames[1] - frames[0]).max() <= 3  # the silence holds still (up to H.264's noise)
+    assert max(np.abs(f - frames[0]).mean() for f in frames[5:8]) > 2  # the click moves psi

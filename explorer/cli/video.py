@@ -22,8 +22,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from explorer.control.audio import source_aliases
-from explorer.control.mapping import parse_mapping
 from explorer.cli.common import (
     add_device_arg,
     add_network_arg,
@@ -45,7 +43,7 @@ from explorer.video.easing import EASINGS
 from explorer.video.encoders import check_codec, check_output, format_of
 from explorer.video.export import Cancelled, Progress, export_video
 from explorer.video.render import SCALES
-from explorer.video.soundtrack import Soundtrack
+from explorer.video.soundtrack import Soundtrack, soundtrack_from_text
 from explorer.video.timeline import KINDS, Timeline, check_fps
 
 RECIPES = ("walk", "circle", "noise-loop", "trunc-sweep", "spin")
@@ -159,10 +157,7 @@ def soundtrack_from_args(args) -> Soundtrack | None:
         if args.maps or args.duration is not None:
             raise UsageError(f"{'--map' if args.maps else '--duration'} needs --audio TRACK")
         return None
-    if not args.audio.is_file():
-        raise UsageError(f"{args.audio}: no such audio file")
-    aliases = source_aliases()
-    return Soundtrack(args.audio.resolve(), tuple(parse_mapping(text, aliases) for text in args.maps), args.duration)
+    return soundtrack_from_text(args.audio, args.maps, args.duration)
 
 
 def run(args) -> int:

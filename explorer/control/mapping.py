@@ -98,6 +98,23 @@ class Mapping:
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def to_text(self) -> str:
+        """The text form ``parse_mapping`` reads (``--map``), with every option that is not the default."""
+        parts = [self.source, self.target]
+        if self.out_low is not None:
+            parts.append(f"{self.out_low!r}..{self.out_high!r}")
+        if (self.in_low, self.in_high) != (0.0, 1.0):
+            parts.append(f"in={self.in_low!r}..{self.in_high!r}")
+        if self.curve == "step":
+            parts.append(f"step={self.steps}")
+        elif self.curve != "linear":
+            parts.append(self.curve)
+        if self.smoothing_ms:
+            parts.append(f"{self.smoothing}={self.smoothing_ms!r}")
+        if self.invert:
+            parts.append("invert")
+        return ":".join(parts)
+
     @classmethod
     def from_json(cls, data: Any) -> "Mapping":
         if not isinstance(data, dict):

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.engine.jobs import JobCancelled, JobContext
+from explorer.errors import ExplorerError
 from explorer.gui.widgets import ComboBox, DoubleSpinBox, SpinBox
 from explorer.video.encoders import DEFAULT_CRF, FORMATS
 from explorer.video.export import Cancelled, ExportResult, Progress, export_video
+from explorer.video.soundtrack import Soundtrack, soundtrack_from_text
 from explorer.video.timeline import Timeline
 
 FORMAT_LABELS = {"mp4": "MP4 (H.264)", "webm": "WebM (VP9)", "gif": "GIF", "png": "PNG frames (folder)"}
@@ -26,7 +28,7 @@ SUFFIX = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ""}
 
 
 def export_job(timeline: Timeline, output: Path, fmt: str, fps: float, scale: int, crf: int | None,
-               overwrite: bool):
+               overwrite: bool, soundtrack: Soundtrack | None = None):
     """The export as a job ``fn(job_ctx, model)``: ``export_video`` (the CLI's path) on the job's own copy
     of the model, its progress reported with the frame counts and ETA, cancelled at the next chunk."""
     from explorer.engine.render import Renderer
@@ -37,7 +39,8 @@ def export_job(timeline: Timeline, output: Path, fmt: str, fps: float, scale: in
 
         try:
             return export_video(Renderer(model), timeline, output, fmt=fmt, fps=fps, scale=scale, crf=crf,
-                                overwrite=overwrite, progress=report, cancel=lambda: job_ctx.cancelled)
+                                overwrite=overwrite, progress=report, cancel=lambda: job_ctx.cancelled,
+                                soundtrack=soundtrack)
         except Cancelled:
             raise JobCancelled() from None
 
@@ -87,12 +90,31 @@ class VideoExportDialog(QDialog):
         self.crf.setRange(0, 63)
         self.crf.setToolTip("Constant quality: lower is better and bigger (H.264 0..51, VP9 0..63)")
         self.crf.setValue(DEFAULT_CRF["mp4"])
+        # A soundtrack: the frames follow its features through the mappings, the video lasts as long as
+        # the audio and MP4 / WebM carry it (as `explorer video --audio --map`).
+        audio = timeline.audio
+        self.audio = QLineEdit(str(audio.path) if audio else "")
+        self.audio.setObjectName("videoAudio")
+        self.audio.setPlaceholderText("none: the keyframes alone")
+        audio_browse = QPushButton("Browse\u2026")
+        audio_browse.clicked.connect(self._browse_audio)
+        audio_row = QHBoxLayout()
+        audio_row.addWidget(self.audio, 1)
+        audio_row.addWidget(audio_browse)
+        self.audio_maps = QLineEdit("; ".join(m.to_text() for m in audio.mappings) if audio else "")
+        self.audio_maps.setObjectName("videoAudioMaps")
+        self.audio_maps.setPlaceholderText("low:psi:0.5..1.2; onset:edit/0/amount:0..3")
+        self.audio_maps.setToolTip("FEATURE:ADDRESS:LOW..HIGH, separated by ';' (features: low, mid, high, rms, "
+                                   "onset, chroma/0..11); see docs/live-control.md")
+        self.audio.textChanged.connect(self._update_info)
         self.info = QLabel()
         form.addRow("Format", self.format)
         form.addRow("File", row)
         form.addRow("Frame rate", self.fps)
         form.addRow("Size", self.size)
         form.addRow("Quality (CRF)", self.crf)
+        form.addRow("Audio", audio_row)
+        form.addRow("Audio drives", self.audio_maps)
         form.addRow("", self.info)
         layout.addLayout(form)
 
@@ -137,9 +159,26 @@ class VideoExportDialog(QDialog):
             self.crf.setValue(DEFAULT_CRF[fmt])
 
     def _update_info(self) -> None:
+        if self.audio.text().strip():
+            self.info.setText("as long as the audio; its sound goes into MP4 and WebM")
+            return
         frames = self.timeline.frame_count(self.fps.value())
         self.info.setText(f"{frames} frames, {frames / self.fps.value():.2f} s"
                           + (" (loops)" if self.timeline.loop else ""))
+
+    def _browse_audio(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Audio track", self.audio.text() or str(self.ctx.default_export_dir()),
+                                              "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus);;All files (*)")
+        if path:
+            self.audio.setText(path)
+
+    def soundtrack(self) -> Soundtrack | None:
+        """The soundtrack the form names (None without an audio file); a bad file or mapping raises one line."""
+        audio = self.audio.text().strip()
+        if not audio:
+            return None
+        maps = [m.strip() for m in self.audio_maps.text().split(";") if m.strip()]
+        return soundtrack_from_text(audio, maps)
 
     def _browse(self) -> None:
         fmt = self.format.currentData()
@@ -169,9 +208,15 @@ class VideoExportDialog(QDialog):
                 if not self.ctx.ask(f"{output.name} exists. Replace it?"):
                     return
                 overwrite = True
+        try:
+            soundtrack = self.soundtrack()
+        except ExplorerError as exc:
+            self._fail(str(exc))
+            return
         job = export_job(self.timeline, output, fmt, self.fps.value(), self.size.currentData(),
-                         self.crf.value() if fmt in DEFAULT_CRF else None, overwrite)
-        self.progress.setRange(0, max(1, self.timeline.frame_count(self.fps.value())))  # in frames
+                         self.crf.value() if fmt in DEFAULT_CRF else None, overwrite, soundtrack)
+        frames = self.timeline.frame_count(self.fps.value()) if soundtrack is None else 1000  # audio: in 1/1000s
+        self.progress.setRange(0, max(1, frames))
         self.progress.setValue(0)
         self.status.setText("Preparing\u2026")
         self.export_button.setEnabled(False)

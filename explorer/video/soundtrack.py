@@ -13,11 +13,13 @@ names the file, the mappings and the duration.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from explorer.control.audio import FEATURES, AudioClip, features_per_frame, frame_count_for, load_audio
-from explorer.control.mapping import ModulationMatrix
+from explorer.control.audio import (FEATURES, AudioClip, features_per_frame, frame_count_for, load_audio,
+                                    source_aliases)
+from explorer.control.mapping import ModulationMatrix, parse_mapping
 from explorer.control.targets import MODULATABLE_KINDS, apply_outputs, output_ranges
 from explorer.engine.images import upscale_nearest
 from explorer.engine.params import ParamRegistry
@@ -29,6 +31,16 @@ from explorer.video.render import SCALES
 from explorer.video.timeline import Soundtrack, Timeline, check_fps
 
 __all__ = ["AudioFrameSource", "Soundtrack", "check_targets"]
+
+
+def soundtrack_from_text(audio: str | Path, maps: list[str], duration: float | None = None) -> Soundtrack:
+    """A soundtrack from what the artist typed: an audio file and mappings such as ``low:psi:0.5..1.2``
+    (``explorer video --audio --map`` and the window's export dialog)."""
+    path = Path(audio).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{path}: no such audio file")
+    aliases = source_aliases()
+    return Soundtrack(path.resolve(), tuple(parse_mapping(text, aliases) for text in maps), duration)
 
 
 def check_targets(mappings, registry: ParamRegistry) -> None:
