@@ -178,3 +178,45 @@ def test_pin_split_wipe_and_triptych(qtbot, renderer):
     np.testing.assert_array_equal(triptych.panes["middle"].image_array(), window.image_array())
     np.testing.assert_array_equal(triptych.panes["right"].image_array(), sides["b"])
     triptych.close()
+
+
+def drop(widget, mime):
+    """A drop of ``mime`` on the middle of ``widget``, as the mouse would deliver it."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = widget.rect().center()
+    enter = QDragEnterEvent(centre, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(centre), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, event)
+    return event
+
+
+def test_a_dragged_favourite_drops_onto_seed_b_and_the_timeline(qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData
+
+    from explorer.gui.state_drag import state_mime
+
+    window = open_window(qtbot)
+    favourite = State(a=Latent(seed=21), psi=0.4)
+    drop(window.latent_panel.thumb_b, state_mime(favourite))
+    assert window.state.b == Latent(seed=21) and window.state.psi == 1.0  # the latent only
+    window.undo_action.trigger()
+    assert window.state.b == Latent(seed=1)
+
+    timeline = window.features["timeline_panel"]
+    drop(timeline.keys.viewport(), state_mime(favourite, tmp_path / "fav.png"))
+    assert [k.state for k in timeline.timeline.keyframes] == [favourite]
+    plain = QMimeData()
+    plain.setText("not a state")
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    enter = QDragEnterEvent(timeline.keys.viewport().rect().center(), Qt.CopyAction, plain, Qt.LeftButton,
+                            Qt.NoModifier)
+    enter.ignore()
+    QApplication.sendEvent(window.latent_panel.thumb_a, enter)
+    assert not enter.isAccepted()  # other drags pass by

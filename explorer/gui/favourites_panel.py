@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QDrag, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem,
                                QMenu, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
@@ -30,6 +30,7 @@ from explorer.engine.favourites import (Favourite, favourites_to_json, file_stem
 from explorer.engine.recipe import Recipe, write_png
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
+from explorer.gui.state_drag import state_mime
 
 ICON_SIDE = 64
 KEY_PREFIX = "favourite:"
@@ -43,7 +44,8 @@ def qimage_to_array(image: QImage) -> np.ndarray:
 
 
 class FavouriteList(QListWidget):
-    """The list; dragging an entry out gives the favourite as a PNG file with its recipe."""
+    """The list; dragging an entry carries its state (seed A / B, the timeline take it) and, for other
+    applications, a PNG file with its recipe."""
 
     def __init__(self, panel: "FavouritesPanel"):
         super().__init__(panel)
@@ -62,10 +64,7 @@ class FavouriteList(QListWidget):
         except (ExplorerError, OSError) as exc:
             self.panel.ctx.show_error(f"cannot drag the favourite out: {exc}")
             return
-        if path is None:
-            return
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        mime = state_mime(self.panel.fitted(row), path)  # onto seed A / B or the timeline; a PNG elsewhere
         drag = QDrag(self)
         drag.setMimeData(mime)
         drag.setPixmap(self.item(row).icon().pixmap(ICON_SIDE, ICON_SIDE))

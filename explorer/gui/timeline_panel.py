@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
+from explorer.gui.state_drag import accept_state_drops
 from explorer.video import recipes
 from explorer.video.easing import EASINGS
 from explorer.video.timeline import KINDS, Keyframe, Timeline
@@ -154,6 +155,7 @@ class TimelinePanel(QWidget):
         self.keys.setObjectName("keyframeList")
         self.keys.setViewMode(QListWidget.ListMode)  # list mode lays items out in order and drags reorder them
         self.keys.setFlow(QListWidget.LeftToRight)
+        accept_state_drops(self.keys.viewport(), self.add_state)  # a favourite dropped here is a keyframe
         self.keys.setWrapping(False)
         self.keys.setSpacing(3)
         self.keys.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
@@ -225,7 +227,11 @@ class TimelinePanel(QWidget):
 
     def add_current(self) -> None:
         """Add the current state as a keyframe (after the selected one, else at the end)."""
-        state = self.ctx.state
+        self.add_state(self.ctx.state)
+
+    def add_state(self, state: State) -> None:
+        """Add ``state`` as a keyframe (after the selected one, else at the end): the current one, or a
+        favourite dropped on the keyframe list."""
         at = self.keys.currentRow() + 1 if self.keys.currentRow() >= 0 else len(self._ids)
         result = self.ctx.last_result
         if result is not None and result.state == state:

@@ -49,6 +49,7 @@ from explorer.gui.jobs_indicator import JobsIndicator
 from explorer.gui.latent_panel import LatentPanel
 from explorer.gui.layers_panel import LayersPanel
 from explorer.gui.render_worker import RenderResult, RenderWorker, one_line
+from explorer.gui.state_drag import accept_state_drops
 from explorer.gui.truncation_panel import TruncationPanel
 from explorer.gui.ui_jobs import UiJobRunner
 from explorer.gui.welcome import WelcomeView
@@ -225,6 +226,10 @@ class MainWindow(QMainWindow):
                                       scroll=False)
         self.resizeDocks([self.latent_dock, self.layers_dock], [330, 360], Qt.Horizontal)
         self.resizeDocks([self.latent_dock, self.truncation_dock], [390, 420], Qt.Vertical)
+        for side, thumb in (("a", self.latent_panel.thumb_a), ("b", self.latent_panel.thumb_b)):
+            # a dragged favourite's latent A becomes this seed; the rest of the state stays
+            accept_state_drops(thumb, lambda dropped, side=side: self.set_state(
+                self.state.replace(**{side: self._fit_state(dropped).a}), f"Seed {side.upper()} from a favourite"))
         for panel in (self.latent_panel, self.layers_panel, self.truncation_panel):
             panel.param.connect(self.set_param)
             panel.edit.connect(self._on_edit)
