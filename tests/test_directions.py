@@ -236,3 +236,19 @@ def test_directions_grid_sheet_and_recipe(tmp_path, sefa):
     assert not np.array_equal(left, middle)  # amount -3 differs from amount 0
     state = read_recipe(out).state
     assert [e.index for e in state.edits] == [0, 1] and all(e.amount == 0 for e in state.edits)
+
+
+@pytest.mark.parametrize("damage", [lambda d: d.pop("vectors"), lambda d: d.update(vectors="!!"),
+                                    lambda d: d.update(w_dim=10 ** 9), lambda d: d.update(names=[1]),
+                                    lambda d: d["meta"].pop("method")])
+def test_a_damaged_set_in_a_session_is_one_line(damage):
+    import numpy as np
+
+    from explorer.engine.directions import DirectionSet
+    from explorer.errors import StateError
+
+    dset = DirectionSet.build(np.eye(2, 4), [1.0, 1.0], ["a", "b"], (0, 1), "pca", {}, "")
+    data = dset.to_json()
+    damage(data)
+    with pytest.raises(StateError):
+        DirectionSet.from_json(data, "session")

@@ -177,3 +177,26 @@ def test_range_slider_handles_drag_without_crossing_and_keys(qtbot):
     assert seen[-1] == (5, 5)  # mirroring a state does not emit
     qtbot.keyClick(slider, Qt.Key_Left)  # the handle last used (the last one)
     assert slider.values() == (2, 6)
+
+
+def test_sets_that_cannot_be_found_again_survive_a_restart(qtbot, window, tmp_path):
+    import numpy as np
+
+    from explorer.engine.directions import DirectionSet
+    from explorer.gui import main_window
+
+    dock = window.features["directions_dock"]
+    rng = np.random.default_rng(0)
+    imported = DirectionSet.build(rng.normal(size=(3, window.model_info.w_dim)), [1.0, 2.0, 3.0], ["x", "y", "z"],
+                                  (0, 2), "import", {"file": "x.npy"}, window.model_info.sha256)
+    dock.add_set("Imported x.npy", imported)
+    assert DirectionSet.from_json(imported.to_json()).content_hash == imported.content_hash
+    window.save_session()  # what quitting does
+    again = main_window(network=None, autosave=False)
+    qtbot.addWidget(again)
+    restored = again.features["directions_dock"]
+    qtbot.waitUntil(lambda: len(restored.sets) == 2, timeout=TIMEOUT)  # the import, and SeFa found again
+    sets = dict(restored.sets)
+    assert sets["Imported x.npy"].content_hash == imported.content_hash
+    assert [label for label, _ in restored.sets].count("SeFa (all rows)") == 1
+    again.shutdown()

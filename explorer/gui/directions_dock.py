@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDialogButtonBo
                                QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
-from explorer.engine.seeds import parse_int_list
 from explorer.engine.directions import (DirectionSet, combined, example_direction, import_directions,
                                         pca_directions, save_directions, sefa_directions)
 from explorer.engine.directions.edits import (edit_position, renamed, set_edits, with_direction, with_set_names,
                                               without_direction)
 from explorer.engine.layers import GROUPS, rows_in_group
-from explorer.errors import ExplorerError
+from explorer.engine.seeds import parse_int_list
+from explorer.errors import ExplorerError, StateError
 from explorer.gui.range_slider import RangeSlider
 from explorer.gui.widgets import ComboBox, Slider, SpinBox, Thumbnail, blocked
 
@@ -42,6 +42,7 @@ SHOWN_STEP = 20  # directions listed at first, and added by "Show more" (a SeFa 
 PCA_SAMPLES = 100_000
 PCA_COMPONENTS = 20
 EXAMPLES = "Examples"  # the set that directions from example seeds are appended to
+SEFA = "SeFa (all rows)"  # found again whenever the model opens, so never kept in the session
 GROUP_SHADES = {"coarse": QColor(112, 86, 44), "middle": QColor(56, 98, 66), "fine": QColor(58, 78, 122)}
 
 
@@ -131,6 +132,7 @@ class DirectionsDock(QWidget):
         super().__init__()
         self.ctx = ctx
         self.sets: list[tuple[str, DirectionSet]] = []  # (label, set) in the combo's order
+        self._restored: list[tuple[str, DirectionSet]] = []  # a session's sets, waiting for their model
         self.selected = 0
         self.shown = 0
         self.rows: list[DirectionRow] = []
@@ -315,6 +317,26 @@ class DirectionsDock(QWidget):
         self.more_button.setVisible(rest > 0)
         self._mirror()
 
+    # ---- the session: the sets that cannot be found again (PCA, imports, examples) ------------------------
+    def session_json(self) -> list[dict]:
+        return [{"label": label, "set": dset.to_json()} for label, dset in self.sets if label != SEFA]
+
+    def load_session_json(self, data) -> None:
+        """Keep a session's sets for its model: shown now if that model is open, else once it opens."""
+        if not isinstance(data, list):
+            raise StateError("session", "directions must be a list of sets")
+        self._restored = [(str(item.get("label", "set")), DirectionSet.from_json(item.get("set"), "session"))
+                          for item in data if isinstance(item, dict)]
+        info = self.ctx.model_info
+        if info is not None:
+            self._add_restored(info)
+
+    def _add_restored(self, info) -> None:
+        for label, dset in self._restored:
+            if dset.model_sha256 in ("", info.sha256) and dset.w_dim == info.w_dim:
+                self.add_set(label, dset)
+        self._restored = []
+
     def _on_model_loaded(self, info) -> None:
         """A new model: its own directions only (other sets were found for another W)."""
         self.sets.clear()
@@ -331,6 +353,7 @@ class DirectionsDock(QWidget):
         self._enable(True)
         self.status.setText("Finding SeFa directions\u2026")
         self._sefa_pending = True
+        self._add_restored(info)
 
     def _on_image_shown(self, result) -> None:
         """The model's first image is up: now find its SeFa set (the job's copy of the model and its
@@ -340,7 +363,7 @@ class DirectionsDock(QWidget):
         self._sefa_pending = False
         rows = (0, self.ctx.model_info.num_ws - 1)
         self._run("SeFa directions", lambda job, model: sefa_directions(model, rows, ctx=job),
-                  lambda dset: self.add_set("SeFa (all rows)", dset))
+                  lambda dset: self.add_set(SEFA, dset))
 
     def _run(self, name: str, fn, show) -> None:
         """A direction-finding job ``fn(job_ctx, model) -> DirectionSet`` on a private copy of the model;
@@ -531,4 +554,5 @@ class DirectionsDock(QWidget):
 def install(ctx) -> DirectionsDock:
     dock = DirectionsDock(ctx)
     ctx.add_dock(dock, "Directions", "directionsDock", area="right", scroll=False)
+    ctx.register_session_part("directions", dock.session_json, dock.load_session_json)
     return dock

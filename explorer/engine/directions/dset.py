@@ -12,6 +12,7 @@ File layout (.npz, no object arrays, so it opens with ``allow_pickle=False``)::
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import io
@@ -102,6 +103,39 @@ class DirectionSet:
 
     def meta_json(self) -> str:
         return json.dumps({"method": self.method, "parameters": self.parameters, "model_sha256": self.model_sha256})
+
+    def to_json(self) -> dict:
+        """The set as JSON (a window session keeps the sets it cannot find again); arrays as base64 of
+        their little-endian bytes, so a 20 x 512 set is 40 kB, not a list of 10,000 numbers."""
+        return {"vectors": _pack(self.vectors, "<f4"), "sigmas": _pack(self.sigmas, "<f4"), "names": list(self.names),
+                "layer_start": _pack(self.layer_start, "<i8"), "layer_end": _pack(self.layer_end, "<i8"),
+                "w_dim": self.w_dim, "meta": json.loads(self.meta_json())}
+
+    @classmethod
+    def from_json(cls, data, source: str | Path | None = None) -> "DirectionSet":
+        """A set from ``to_json``'s form, checked as a file is (one-line ``StateError`` when damaged)."""
+        try:
+            w_dim, names, meta = int(data["w_dim"]), list(map(str, data["names"])), data["meta"]
+            count = len(names)
+            vectors = _unpack(data["vectors"], "<f4", count * w_dim).reshape(count, w_dim)
+            rows = np.stack([_unpack(data["layer_start"], "<i8", count), _unpack(data["layer_end"], "<i8", count)], 1)
+            sigmas = _unpack(data["sigmas"], "<f4", count)
+            method, parameters, sha = str(meta["method"]), dict(meta["parameters"]), str(meta["model_sha256"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(source, f"damaged direction set ({type(exc).__name__}: {exc})") from None
+        return cls.build(vectors, sigmas, names, rows, method, parameters, sha, source=source)
+
+
+def _pack(array: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _unpack(text: str, dtype: str, count: int) -> np.ndarray:
+    """``count`` values of ``dtype`` from base64; the length is checked before anything is decoded."""
+    itemsize = np.dtype(dtype).itemsize
+    if not isinstance(text, str) or len(text) != 4 * ((count * itemsize + 2) // 3):
+        raise ValueError(f"expected {count} values")
+    return np.frombuffer(base64.b64decode(text, validate=True), dtype=dtype)
 
 
 def combined(first: DirectionSet, second: DirectionSet, method: str | None = None) -> DirectionSet:
