@@ -196,3 +196,17 @@ def test_an_lfo_moves_a_parameter_and_the_clock_sleeps_without_sources(window, q
     qtbot.waitUntil(lambda: seen.add(window.state.mix_weights(10)[3]) or len(seen) > 3, timeout=TIMEOUT)
     controls.set_mappings([])
     qtbot.waitUntil(lambda: not controls._timer.isActive(), timeout=TIMEOUT)  # after the burst closed
+
+
+def test_learn_by_touching_a_slider_in_the_window_then_moving_a_knob(window, qtbot):
+    from PySide6.QtWidgets import QSlider
+
+    controls = window.features["controls_dock"]
+    controls.learn_target.setCurrentText("psi")
+    qtbot.mouseClick(controls.learn_button, Qt.LeftButton)
+    window.findChild(QSlider, "layerMix4").setValue(500)  # the artist touches row 4's slider
+    assert controls.hub.learning == "mix/4" and controls.learn_target.currentText() == "mix/4"
+    midi.feed(controls.hub, mido.Message("control_change", channel=0, control=22, value=127), time.monotonic())
+    qtbot.waitUntil(lambda: controls.table.rowCount() == 1, timeout=TIMEOUT)
+    assert controls.hub.mappings == (Mapping("midi/cc/0/22", "mix/4"),)
+    qtbot.waitUntil(lambda: window.state.mix_weights(window.model_info.num_ws)[4] == 1.0, timeout=TIMEOUT)

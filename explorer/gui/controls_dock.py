@@ -86,6 +86,7 @@ class ControlsDock(QWidget):
         self._timer.timeout.connect(self.tick)
         ctx.modelLoaded.connect(lambda info: self._rebind(force=True))
         ctx.stateChanged.connect(self._on_state)
+        ctx.paramSet.connect(self._on_param_touched)
         ctx.register_session_part("controls", self.session_part, self.set_session_part, in_recipes=True)
         ctx.closing.connect(self.shutdown)
         self._rebind(force=True)  # a model already open (features may install after it loaded)
@@ -320,6 +321,17 @@ class ControlsDock(QWidget):
         self.hub.learn(self.learn_target.currentText() if on else None)
         self._update_clock()
         self.learn_button.setText("Move a control..." if on else "Learn")
+
+    def _on_param_touched(self, address: str) -> None:
+        """While learning, touching a slider or box in the window picks its parameter as the target
+        (click a control, move a knob, done), if live control can drive it."""
+        if not self.learn_button.isChecked():
+            return
+        index = self.learn_target.findText(address)
+        if index >= 0 and address != self.learn_target.currentText():
+            self.learn_target.setCurrentIndex(index)
+            self.hub.learn(address)
+            self.ctx.show_status(f"Learning {address}: move a knob or send an OSC value")
 
     def _fill_table(self) -> None:
         mappings = self.hub.mappings

@@ -73,6 +73,7 @@ class FeatureContext(QObject):
     stateChanged = Signal(object)  # State now shown by the widgets (every change: edits, undo, loads)
     modelLoaded = Signal(object)  # ModelDescription of the model just opened
     imageShown = Signal(object)  # RenderResult of the main canvas
+    paramSet = Signal(str)  # the address a widget has just set (MIDI / OSC learn takes it as the target)
     rendered = Signal(object)  # RenderResult of a background render asked for with request_render (has .key)
     closing = Signal()  # the window is shutting down: close ports, stop timers (the session is saved after)
 

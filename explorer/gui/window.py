@@ -411,6 +411,8 @@ class MainWindow(QMainWindow):
         except ExplorerError as exc:
             self.show_error(str(exc))
             self._sync_widgets()
+            return
+        self.context.paramSet.emit(address)
 
     def _update_undo_actions(self) -> None:
         for action, word, possible, text in ((self.undo_action, "Undo", self.history.can_undo, self.history.undo_text),
