@@ -289,3 +289,33 @@ def test_a_mapping_reads_back_from_its_text(text):
 
     mapping = parse_mapping(text)
     assert parse_mapping(mapping.to_text()) == mapping
+
+
+def test_a_live_audio_input_feeds_the_hub_and_never_learns():
+    """FFmpeg's lavfi tone stands in for a microphone: the same capture path, no hardware."""
+    import time
+
+    from explorer.control.capture import AudioInput
+    from explorer.control.hub import ControlHub
+    from explorer.engine.params import ParamRegistry
+    from explorer.engine.state import State
+    from explorer.engine.describe import ModelDescription
+    from explorer.errors import UsageError
+
+    model = ModelDescription(num_ws=4, w_dim=8, c_dim=0, img_resolution=16, has_input_transform=False)
+    hub = ControlHub(ParamRegistry.for_model(model, State()))
+    hub.learn("psi")
+    tone = AudioInput(hub, "sine=frequency=440:sample_rate=44100", "lavfi")
+    try:
+        deadline = time.monotonic() + 20
+        while hub.source_value("audio/chroma/9", time.monotonic()) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        now = time.monotonic()
+        assert hub.source_value("audio/chroma/9", now) == 1.0  # A 440 is pitch class 9
+        assert hub.source_value("audio/rms", now) > 0.5 and hub.last_seen("audio") is not None
+        assert hub.learning == "psi"  # the stream did not take the learn
+    finally:
+        tone.close()
+    assert not tone.running
+    with pytest.raises(UsageError, match="cannot open"):
+        AudioInput(hub, "no-such-graph(", "lavfi")

@@ -210,3 +210,20 @@ def test_learn_by_touching_a_slider_in_the_window_then_moving_a_knob(window, qtb
     qtbot.waitUntil(lambda: controls.table.rowCount() == 1, timeout=TIMEOUT)
     assert controls.hub.mappings == (Mapping("midi/cc/0/22", "mix/4"),)
     qtbot.waitUntil(lambda: window.state.mix_weights(window.model_info.num_ws)[4] == 1.0, timeout=TIMEOUT)
+
+
+def test_the_audio_input_row_opens_a_device_and_a_bad_one_is_one_line(window, qtbot):
+    controls = window.features["controls_dock"]
+    controls.audio_devices.setEditText("lavfi:sine=frequency=440:sample_rate=44100")
+    controls.audio_open.setChecked(True)
+    assert controls.audio_in is not None and controls.audio_open.text() == "Close"
+    controls.set_mappings([Mapping("audio/rms", "psi", 0.2, 1.0)])
+    qtbot.waitUntil(lambda: window.state.psi == pytest.approx(1.0, abs=0.05), timeout=TIMEOUT)  # a steady tone
+    controls.audio_open.setChecked(False)
+    assert controls.audio_in is None
+    errors = []
+    window.errorOccurred.connect(errors.append)
+    controls.audio_devices.setEditText("nonsense")
+    controls.audio_open.setChecked(True)
+    assert errors and "FORMAT:DEVICE" in errors[-1] and controls.audio_in is None
+    assert not controls.audio_open.isChecked()

@@ -48,7 +48,7 @@ class AudioClip:
         return len(self.samples) / self.rate
 
 
-def _av():
+def import_av():
     try:
         import av
     except ImportError:
@@ -59,7 +59,7 @@ def _av():
 def decode_audio(path: str | Path, layout: str = "mono", rate: int | None = None, fmt: str = "flt"):
     """Yield the audio of ``path`` as PyAV frames resampled to ``fmt`` / ``layout`` / ``rate`` (None: the
     file's rate); a missing or damaged file, or one without sound, is one line naming it."""
-    av = _av()
+    av = import_av()
     path = Path(path)
     try:
         container = av.open(str(path))

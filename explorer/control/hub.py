@@ -25,6 +25,7 @@ from explorer.control.mapping import Mapping, ModulationMatrix
 from explorer.control.targets import MODULATABLE_KINDS, output_ranges, param_value
 from explorer.engine.params import ParamRegistry
 
+LEARNABLE_ORIGINS = ("osc", "midi")  # a knob someone moves; a live audio input streams, so it never learns
 MAX_SOURCES = 8192  # more than every MIDI control, note and bend of 16 channels
 MAX_TEXT = 64  # the longest text value taken from a message (choices, "off", "2-5")
 ORIGINS = ("osc", "midi", "lfo", "audio")
@@ -147,7 +148,8 @@ class ControlHub:
             self._sources[source] = float(value)
             self.counters.accepted += 1
             target = self._learn_target
-            if target is not None and target in self._ranges and self._registry[target].kind in MODULATABLE_KINDS:
+            if target is not None and origin in LEARNABLE_ORIGINS and target in self._ranges \
+                    and self._registry[target].kind in MODULATABLE_KINDS:
                 self._learned = Mapping(source, target)
                 self.matrix.set_mappings(self.matrix.mappings + (self._learned,))
                 self._learn_target = None

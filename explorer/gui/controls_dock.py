@@ -27,13 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.control import midi
+from explorer.control.capture import AudioInput, capture_backends
 from explorer.control.hub import ControlHub
 from explorer.control.lfo import BPM_RANGE, SHAPES, UNITS, Lfo, check_bpm
 from explorer.control.mapping import CURVES, Mapping, mappings_from_json
 from explorer.control.osc import DEFAULT_HOST, OscInput, OscOutput
 from explorer.control.targets import MODULATABLE_KINDS, apply_values
 from explorer.engine.params import ParamRegistry
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, UsageError
 from explorer.gui.widgets import ComboBox, DoubleSpinBox, SpinBox, blocked
 
 POLL_MS = 16  # ~60 Hz: as often as the canvas can show a new image
@@ -74,6 +75,7 @@ class ControlsDock(QWidget):
         self.osc: OscInput | None = None
         self.osc_out: OscOutput | None = None
         self.midi: midi.MidiInput | None = None
+        self.audio_in: AudioInput | None = None
         self._sent: dict[str, object] = {}
         self._registry_key = None
         self._in_burst = False
@@ -134,6 +136,19 @@ class ControlsDock(QWidget):
         form.addRow("MIDI in", self._row(self.midi_light, self.midi_ports, self.midi_open))
         if problem:
             form.addRow("", self.midi_note)
+
+        self.audio_light = Light("audioLight")
+        self.audio_devices = ComboBox()
+        self.audio_devices.setObjectName("audioDevices")
+        self.audio_devices.setEditable(True)  # FORMAT:DEVICE, e.g. alsa:hw:1 or lavfi:sine=frequency=220
+        self.audio_devices.addItems([f"{fmt}:{device}" for fmt, device in capture_backends()])
+        self.audio_devices.setToolTip("FORMAT:DEVICE of a microphone or line input (FFmpeg's capture devices); "
+                                      "lavfi:sine=frequency=440 is a test tone")
+        self.audio_open = QPushButton("Open")
+        self.audio_open.setObjectName("audioOpen")
+        self.audio_open.setCheckable(True)
+        self.audio_open.toggled.connect(self._audio_toggled)
+        form.addRow("Audio in", self._row(self.audio_light, self.audio_devices, self.audio_open))
 
         self.lfo_widgets = []
         for k in range(LFO_COUNT):
@@ -229,7 +244,7 @@ class ControlsDock(QWidget):
     def _update_clock(self) -> None:
         """Poll only while something can send: a port is open, a mapping exists or learn is armed (an idle
         window costs nothing); keep polling until an open burst is closed."""
-        active = (self.osc is not None or self.midi is not None or bool(self.hub.mappings)
+        active = (self.osc is not None or self.midi is not None or self.audio_in is not None or bool(self.hub.mappings)
                   or self.hub.learning is not None or self._in_burst)
         if active and not self._timer.isActive():
             self._timer.start()
@@ -292,6 +307,40 @@ class ControlsDock(QWidget):
         self.midi = midi.MidiInput(self.hub, name)
         self.midi_light.set("ready")
         self._update_clock()
+
+    def open_audio(self, text: str) -> None:
+        """Listen to ``FORMAT:DEVICE`` (a one-line ``UsageError`` when it cannot be opened)."""
+        self.close_audio()
+        fmt, sep, device = text.partition(":")
+        if not sep or not fmt or not device:
+            raise UsageError(f"audio input {text!r}: expected FORMAT:DEVICE, e.g. alsa:default")
+        self.audio_in = AudioInput(self.hub, device, fmt)
+        self.audio_light.set("ready")
+        with blocked(self.audio_open):
+            self.audio_open.setChecked(True)
+            self.audio_open.setText("Close")
+        self._update_clock()
+
+    def close_audio(self) -> None:
+        if self.audio_in is not None:
+            self.audio_in.close()
+            self.audio_in = None
+        self.audio_light.set("off")
+        with blocked(self.audio_open):
+            self.audio_open.setChecked(False)
+            self.audio_open.setText("Open")
+        self._update_clock()
+
+    def _audio_toggled(self, on: bool) -> None:
+        if not on:
+            self.close_audio()
+            return
+        try:
+            self.open_audio(self.audio_devices.currentText().strip())
+        except ExplorerError as exc:
+            self.close_audio()
+            self.audio_light.set("error")
+            self.ctx.show_error(str(exc))
 
     def tap(self) -> None:
         bpm = self.hub.tempo.tap(time.monotonic())
@@ -452,7 +501,12 @@ class ControlsDock(QWidget):
         self.ctx.set_state(state, "Live control", CONTROL)
 
     def _refresh(self, now: float) -> None:
-        for light, origin, port in ((self.osc_light, "osc", self.osc), (self.midi_light, "midi", self.midi)):
+        if self.audio_in is not None and self.audio_in.error:  # the device went away
+            self.ctx.show_error(self.audio_in.error)
+            self.close_audio()
+            self.audio_light.set("error")
+        for light, origin, port in ((self.osc_light, "osc", self.osc), (self.midi_light, "midi", self.midi),
+                                    (self.audio_light, "audio", self.audio_in)):
             if port is None:
                 continue
             seen = self.hub.last_seen(origin)
@@ -486,6 +540,9 @@ class ControlsDock(QWidget):
         if self.midi is not None:
             self.midi.close()
             self.midi = None
+        if self.audio_in is not None:
+            self.audio_in.close()
+            self.audio_in = None
         self._timer.stop()
 
 
