@@ -227,3 +227,25 @@ def test_the_audio_input_row_opens_a_device_and_a_bad_one_is_one_line(window, qt
     controls.audio_open.setChecked(True)
     assert errors and "FORMAT:DEVICE" in errors[-1] and controls.audio_in is None
     assert not controls.audio_open.isChecked()
+
+
+def test_osc_out_pulses_each_loop_of_the_timeline_preview(window):
+    import socket
+
+    from pythonosc.osc_message import OscMessage
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(10)
+    controls = window.features["controls_dock"]
+    controls.send_osc(receiver.getsockname()[1])
+    timeline = window.features["timeline_panel"]
+    for frame in (0, 1, 2, 0):  # two cycles of the preview
+        timeline.previewShown.emit(frame)
+    received = []
+    while len(received) < 2:
+        message = OscMessage(receiver.recv(4096))
+        if message.address == "/explorer/loop":
+            received.append(message.params[0])
+    receiver.close()
+    assert received == [1, 2]

@@ -19,6 +19,7 @@ from explorer.errors import UsageError
 
 PREFIX = "/explorer/"
 PULSE_ADDRESS = "/explorer/beat"
+LOOP_ADDRESS = "/explorer/loop"  # the timeline preview starts a cycle
 DEFAULT_HOST = "127.0.0.1"
 MAX_DATAGRAM = 65535
 RECEIVE_BUFFER = 1 << 20  # bytes the system may queue for us (it caps this): absorbs a burst of messages
@@ -124,8 +125,9 @@ class OscOutput:
         for address, value in values.items():
             self.send(address, value)
 
-    def pulse(self, beat: int) -> None:
+    def pulse(self, count: int, address: str = PULSE_ADDRESS) -> None:
+        """A counter message: each beat (``/explorer/beat``) or each loop of the timeline (``/explorer/loop``)."""
         try:
-            self._client.send_message(PULSE_ADDRESS, int(beat))
+            self._client.send_message(address, int(count))
         except OSError:
             pass

@@ -31,7 +31,7 @@ from explorer.control.capture import AudioInput, capture_backends
 from explorer.control.hub import ControlHub
 from explorer.control.lfo import BPM_RANGE, SHAPES, UNITS, Lfo, check_bpm
 from explorer.control.mapping import CURVES, Mapping, mappings_from_json
-from explorer.control.osc import DEFAULT_HOST, OscInput, OscOutput
+from explorer.control.osc import DEFAULT_HOST, LOOP_ADDRESS, OscInput, OscOutput
 from explorer.control.targets import MODULATABLE_KINDS, apply_values
 from explorer.engine.params import ParamRegistry
 from explorer.errors import ExplorerError, UsageError
@@ -89,6 +89,10 @@ class ControlsDock(QWidget):
         ctx.modelLoaded.connect(lambda info: self._rebind(force=True))
         ctx.stateChanged.connect(self._on_state)
         ctx.paramSet.connect(self._on_param_touched)
+        timeline = ctx.feature("timeline_panel")
+        self._loops = 0
+        if timeline is not None:  # OSC out pulses each cycle of the timeline's preview
+            timeline.previewShown.connect(self._on_preview_frame)
         ctx.register_session_part("controls", self.session_part, self.set_session_part, in_recipes=True)
         ctx.closing.connect(self.shutdown)
         self._rebind(force=True)  # a model already open (features may install after it loaded)
@@ -370,6 +374,11 @@ class ControlsDock(QWidget):
         self.hub.learn(self.learn_target.currentText() if on else None)
         self._update_clock()
         self.learn_button.setText("Move a control..." if on else "Learn")
+
+    def _on_preview_frame(self, frame: int) -> None:
+        if frame == 0 and self.osc_out is not None:
+            self._loops += 1
+            self.osc_out.pulse(self._loops, LOOP_ADDRESS)
 
     def _on_param_touched(self, address: str) -> None:
         """While learning, touching a slider or box in the window picks its parameter as the target
