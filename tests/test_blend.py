@@ -299,3 +299,13 @@ def test_slerp_between_keyframes_mapped_by_model_b_stays_on_their_w(parent_b):
     sampler, halfway = _halfway(renderer, first, second, "slerp")
     ends = [renderer.wplus(first), renderer.wplus(second)]  # W of model B's mapping network
     torch.testing.assert_close(sampler.sample([halfway])[0].wplus, (ends[0] + ends[1]) / 2)
+
+
+def test_generate_with_an_unrelated_blend_partner_says_so_once(tmp_path, capsys):
+    stranger = write_stranger(tmp_path / "stranger.safetensors")
+    relative = write_relative(tmp_path / "relative.safetensors")
+    assert main(["generate", "--seeds", "0-1", "--set", f"blend/model={stranger}", "--outdir", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("do not seem to share an ancestor") == 1
+    assert main(["generate", "--seeds", "0", "--set", f"blend/model={relative}", "--outdir", str(tmp_path / "b")]) == 0
+    assert "share an ancestor" not in capsys.readouterr().out

@@ -84,6 +84,14 @@ def run(args) -> int:
         if args.save_ws:
             check_writable(args.outdir / f"{name}.npy", args.force)
     renderer = Renderer(model)
+    warned = set()
+    for _, job_state in jobs:  # a blend with an unrelated model renders, but is meaningless: say so once
+        blended = renderer.open_blend(job_state)
+        warning = blended.ancestry_warning() if blended is not None and blended.source not in warned else None
+        if blended is not None:
+            warned.add(blended.source)
+        if warning:
+            print(f"note: {warning}")
     for name, job_state in jobs:
         image = renderer.render_float(job_state)
         pixels = to_uint16(image)[0] if args.bit_depth == 16 else to_uint8(image)[0]
