@@ -252,3 +252,23 @@ def test_a_damaged_set_in_a_session_is_one_line(damage):
     damage(data)
     with pytest.raises(StateError):
         DirectionSet.from_json(data, "session")
+
+
+def test_the_sets_found_at_open_cover_all_rows_and_each_group():
+    import numpy as np
+
+    from explorer.engine.directions import sefa_directions, sefa_sets_at_open
+    from explorer.engine.layers import rows_in_group, style_rows
+    from explorer.formats import BUNDLED_MODEL, load_model
+
+    model = load_model(BUNDLED_MODEL)
+    g = model.generator
+    sets = dict(sefa_sets_at_open(model))
+    assert list(sets) == ["all rows", "coarse", "middle", "fine"]
+    rows = style_rows(g.layer_infos(), g.num_ws)
+    for group in ("coarse", "middle", "fine"):
+        members = rows_in_group(rows, group)
+        assert sets[group].rows(0) == (members[0], members[-1])
+    alone = sefa_directions(model, sets["coarse"].rows(0))
+    np.testing.assert_allclose(np.abs(np.sum(alone.vectors[:3] * sets["coarse"].vectors[:3], axis=1)), 1.0, atol=1e-5)
+    np.testing.assert_allclose(alone.sigmas, sets["coarse"].sigmas, rtol=1e-6)  # the same 10,000 samples

@@ -115,7 +115,9 @@ def test_bad_direction_files_are_one_line_banners_and_change_nothing(qtbot, wind
     dock.move_slider(2, 1.0)
     window.open_model(SG3)  # another W: the old sets go, the new model's SeFa set comes
     qtbot.waitUntil(lambda: bool(dock.sets) and dock.dset.w_dim == 64, timeout=TIMEOUT)
-    assert [label for label, _ in dock.sets] == ["SeFa (all rows)"] and window.state.edits == ()
+    labels = [label for label, _ in dock.sets]  # all rows, then the groups this model has rows in
+    assert labels[0] == "SeFa (all rows)" and set(labels[1:]) <= {"SeFa (coarse)", "SeFa (middle)", "SeFa (fine)"}
+    assert window.state.edits == ()
 
 
 def test_pca_examples_rename_and_save(qtbot, window, renderer, tmp_path):
@@ -195,7 +197,7 @@ def test_sets_that_cannot_be_found_again_survive_a_restart(qtbot, window, tmp_pa
     again = main_window(network=None, autosave=False)
     qtbot.addWidget(again)
     restored = again.features["directions_dock"]
-    qtbot.waitUntil(lambda: len(restored.sets) == 2, timeout=TIMEOUT)  # the import, and SeFa found again
+    qtbot.waitUntil(lambda: len(restored.sets) == 5, timeout=TIMEOUT)  # the import, and SeFa found again
     sets = dict(restored.sets)
     assert sets["Imported x.npy"].content_hash == imported.content_hash
     assert [label for label, _ in restored.sets].count("SeFa (all rows)") == 1

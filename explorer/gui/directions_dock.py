@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDialogButtonBo
                                QVBoxLayout, QWidget)
 
 from explorer.engine.directions import (DirectionSet, combined, example_direction, import_directions,
-                                        pca_directions, save_directions, sefa_directions)
+                                        pca_directions, save_directions, sefa_sets_at_open)
 from explorer.engine.directions.edits import (edit_position, renamed, set_edits, with_direction, with_set_names,
                                               without_direction)
 from explorer.engine.layers import GROUPS, rows_in_group
@@ -42,7 +42,7 @@ SHOWN_STEP = 20  # directions listed at first, and added by "Show more" (a SeFa 
 PCA_SAMPLES = 100_000
 PCA_COMPONENTS = 20
 EXAMPLES = "Examples"  # the set that directions from example seeds are appended to
-SEFA = "SeFa (all rows)"  # found again whenever the model opens, so never kept in the session
+SEFA = "SeFa ({})"  # all rows / coarse / middle / fine: found again whenever the model opens, never kept
 GROUP_SHADES = {"coarse": QColor(112, 86, 44), "middle": QColor(56, 98, 66), "fine": QColor(58, 78, 122)}
 
 
@@ -319,7 +319,8 @@ class DirectionsDock(QWidget):
 
     # ---- the session: the sets that cannot be found again (PCA, imports, examples) ------------------------
     def session_json(self) -> list[dict]:
-        return [{"label": label, "set": dset.to_json()} for label, dset in self.sets if label != SEFA]
+        found_at_open = {SEFA.format(label) for label in ("all rows", *GROUPS)}
+        return [{"label": label, "set": dset.to_json()} for label, dset in self.sets if label not in found_at_open]
 
     def load_session_json(self, data) -> None:
         """Keep a session's sets for its model: shown now if that model is open, else once it opens."""
@@ -356,14 +357,19 @@ class DirectionsDock(QWidget):
         self._add_restored(info)
 
     def _on_image_shown(self, result) -> None:
-        """The model's first image is up: now find its SeFa set (the job's copy of the model and its
-        sampling would otherwise compete with the first render)."""
+        """The model's first image is up: now find its SeFa sets, all rows first (the job's copy of the model
+        and its sampling would otherwise compete with the first render)."""
         if not self._sefa_pending:
             return
         self._sefa_pending = False
-        rows = (0, self.ctx.model_info.num_ws - 1)
-        self._run("SeFa directions", lambda job, model: sefa_directions(model, rows, ctx=job),
-                  lambda dset: self.add_set(SEFA, dset))
+        self._run("SeFa directions", lambda job, model: sefa_sets_at_open(model, ctx=job), self._add_sefa_sets)
+
+    def _add_sefa_sets(self, sets: list[tuple[str, DirectionSet]]) -> None:
+        shown = self.set_combo.currentText()
+        for label, dset in sets:
+            self.add_set(SEFA.format(label), dset)
+        index = self.set_combo.findText(shown)  # a restored set stays in front; else SeFa over all rows
+        self.set_combo.setCurrentIndex(index if shown and index >= 0 else self.set_combo.findText(SEFA.format("all rows")))
 
     def _run(self, name: str, fn, show) -> None:
         """A direction-finding job ``fn(job_ctx, model) -> DirectionSet`` on a private copy of the model;

@@ -14,8 +14,9 @@ from explorer.engine.directions.methods import (
     pca_directions,
     projection_sigmas,
     sefa_directions,
+    sefa_sets_at_open,
     w_moments,
 )
 
 __all__ = ["DirectionSet", "combined", "load_directions", "save_directions", "import_directions", "example_direction",
-           "orthogonalize", "pca_directions", "projection_sigmas", "sefa_directions", "w_moments"]
+           "orthogonalize", "pca_directions", "projection_sigmas", "sefa_directions", "sefa_sets_at_open", "w_moments"]

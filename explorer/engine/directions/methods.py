@@ -14,6 +14,7 @@ import torch
 from explorer.engine.directions.dset import DirectionSet
 from explorer.engine.jobs import JobContext
 from explorer.engine.latents import map_z, seed_to_z
+from explorer.engine.layers import GROUPS, rows_in_group, style_rows
 from explorer.errors import UsageError
 
 SIGMA_SAMPLES = 10_000
@@ -77,10 +78,12 @@ def styled_affines(generator, rows: tuple[int, int]) -> list[torch.nn.Module]:
 
 
 def sefa_directions(model, rows: tuple[int, int], components: int | None = None,
-                    sigma_samples: int = SIGMA_SAMPLES, ctx: JobContext | None = None) -> DirectionSet:
+                    sigma_samples: int = SIGMA_SAMPLES, ctx: JobContext | None = None,
+                    covariance: np.ndarray | None = None) -> DirectionSet:
     """SeFa (Shen & Zhou 2021): the eigenvectors of A^T A in decreasing eigenvalue order, A being the stacked
     affine weights [sum C, w_dim] of the layers the rows style, each weight row normalised to unit length
-    (genforce's definition)."""
+    (genforce's definition). ``covariance`` (of ``sigma_samples`` mapped w) gives the sigmas without
+    mapping the samples again."""
     g = model.generator
     rows = check_rows(g, rows)
     affines = styled_affines(g, rows)
@@ -92,7 +95,9 @@ def sefa_directions(model, rows: tuple[int, int], components: int | None = None,
     eigenvalues, eigenvectors = np.linalg.eigh(a.T @ a)  # ascending
     order = np.argsort(eigenvalues)[::-1][: components or g.w_dim]
     vectors = eigenvectors[:, order].T
-    sigmas = measured_sigmas(g, vectors, sigma_samples, ctx)
+    if covariance is None:
+        covariance = w_moments(g, sigma_samples, ctx=ctx)[1]
+    sigmas = projection_sigmas(covariance, vectors)
     return DirectionSet.build(vectors, sigmas, [f"sefa{i}" for i in range(len(vectors))], rows, "sefa",
                               {"layers": list(rows), "eigenvalues": eigenvalues[order].tolist(),
                                "sigma_samples": sigma_samples}, model.sha256)
@@ -157,3 +162,17 @@ def example_direction(model, positive: list[int], negative: list[int], name: str
                               {"positive": positive, "negative": negative, "class": class_idx,
                                "orthogonal": orthogonal_to is not None, "sigma_samples": sigma_samples},
                               model.sha256)
+
+
+def sefa_sets_at_open(model, ctx: JobContext | None = None) -> list[tuple[str, DirectionSet]]:
+    """What the window finds when a model opens: SeFa over all rows, then over the coarse, middle and fine
+    rows (engine/layers.py's groups), the samples for the sigmas mapped once for all four."""
+    g = model.generator
+    covariance = w_moments(g, SIGMA_SAMPLES, ctx=ctx)[1]
+    rows = style_rows(g.layer_infos(), g.num_ws)
+    ranges = [("all rows", (0, g.num_ws - 1))]
+    for group in GROUPS:
+        members = rows_in_group(rows, group)
+        if members:
+            ranges.append((group, (members[0], members[-1])))
+    return [(label, sefa_directions(model, span, covariance=covariance)) for label, span in ranges]
