@@ -47,6 +47,16 @@ def export_job(timeline: Timeline, output: Path, fmt: str, fps: float, scale: in
     return run
 
 
+def _with_browse(field: QLineEdit, browse) -> QHBoxLayout:
+    """A path field with its Browse... button."""
+    button = QPushButton("Browse\u2026")
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    return row
+
+
 class VideoExportDialog(QDialog):
     exportFinished = Signal(str)  # the written path
     exportFailed = Signal(str)  # one line ('cancelled' when cancelled)
@@ -70,11 +80,7 @@ class VideoExportDialog(QDialog):
             self.format.addItem(FORMAT_LABELS[fmt], fmt)
         self.path = QLineEdit(str(self._suggest("mp4")))
         self.path.setObjectName("videoPath")
-        browse = QPushButton("Browse\u2026")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
-        row.addWidget(browse)
+        row = _with_browse(self.path, self._browse)
         self.fps = DoubleSpinBox()
         self.fps.setObjectName("videoFps")
         self.fps.setRange(1, 240)
@@ -96,11 +102,7 @@ class VideoExportDialog(QDialog):
         self.audio = QLineEdit(str(audio.path) if audio else "")
         self.audio.setObjectName("videoAudio")
         self.audio.setPlaceholderText("none: the keyframes alone")
-        audio_browse = QPushButton("Browse\u2026")
-        audio_browse.clicked.connect(self._browse_audio)
-        audio_row = QHBoxLayout()
-        audio_row.addWidget(self.audio, 1)
-        audio_row.addWidget(audio_browse)
+        audio_row = _with_browse(self.audio, self._browse_audio)
         self.audio_maps = QLineEdit("; ".join(m.to_text() for m in audio.mappings) if audio else "")
         self.audio_maps.setObjectName("videoAudioMaps")
         self.audio_maps.setPlaceholderText("low:psi:0.5..1.2; onset:edit/0/amount:0..3")
