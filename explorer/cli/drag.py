@@ -26,7 +26,8 @@ from explorer.cli.common import (
     resolve_network,
     state_from_args,
 )
-from explorer.engine.drag import DragSpec, drag, dragged_state, step_frame, video_scale
+from explorer.engine.drag import STEP_VIDEO_FPS, DragSpec, drag, dragged_state, step_frame
+from explorer.engine.images import watchable_factor
 from explorer.engine.jobs import text_progress
 from explorer.engine.latents import load_wplus_file, save_wplus_npz
 from explorer.engine.recipe import recipe_for, write_png
@@ -36,7 +37,6 @@ from explorer.errors import UsageError
 from explorer.formats import load_model
 from explorer.video.encoders import format_of, open_writer
 
-VIDEO_FPS = 30
 
 
 def add_parser(subparsers) -> None:
@@ -109,8 +109,8 @@ def run(args) -> int:
     args.outdir.mkdir(parents=True, exist_ok=True)
     writer = None
     if video_path is not None:
-        size = g.img_resolution * video_scale(g.img_resolution)
-        writer = open_writer(video_path, video_format, VIDEO_FPS, size, size, overwrite=args.force)
+        size = g.img_resolution * watchable_factor(g.img_resolution)
+        writer = open_writer(video_path, video_format, STEP_VIDEO_FPS, size, size, overwrite=args.force)
     on_preview = None if writer is None else (lambda step: writer.write(step_frame(step, spec.targets)))
     renderer = Renderer(model)
     try:

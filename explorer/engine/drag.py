@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorer.engine.images import to_uint8, upscale_nearest
+from explorer.engine.images import to_uint8, upscale_nearest, watchable_factor
 from explorer.engine.jobs import JobContext
 from explorer.engine.render import Renderer
 from explorer.engine.state import MAX_DRAG_POINTS, DragRecord, Latent, State
@@ -361,18 +361,13 @@ def _edited(state: State) -> bool:
 
 # ---- the step video -------------------------------------------------------------------------------------
 
-VIDEO_MIN_SIZE = 256  # small models' frames are enlarged (pixel repetition) to at least this
-
-
-def video_scale(img_resolution: int) -> int:
-    """How many times a step video enlarges the model's images."""
-    return max(1, VIDEO_MIN_SIZE // img_resolution)
+STEP_VIDEO_FPS = 30  # the window's and the command line's step videos
 
 
 def step_frame(step: DragStep, targets: tuple[tuple[float, float], ...]) -> np.ndarray:
     """One frame of a drag's step video: the step's image, enlarged for small models, with each tracked
     handle as a red dot and each target as a blue one (as the window draws them)."""
-    factor = video_scale(step.image.shape[1])
+    factor = watchable_factor(step.image.shape[1])
     frame = upscale_nearest(step.image[..., :3] if step.image.shape[-1] >= 3 else step.image.repeat(3, -1), factor)
     frame = np.ascontiguousarray(frame)
     radius = max(2, factor)

@@ -26,6 +26,14 @@ def tile(images: np.ndarray, cols: int, rows: int) -> np.ndarray:
     return images.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
 
 
+WATCHABLE_SIZE = 256  # step and projection videos enlarge small models' frames to at least this
+
+
+def watchable_factor(resolution: int, at_least: int = WATCHABLE_SIZE) -> int:
+    """The whole enlargement that brings ``resolution`` pixels to at least ``at_least`` (1 when they are)."""
+    return max(1, -(-at_least // resolution))
+
+
 def upscale_nearest(image: np.ndarray, factor: int) -> np.ndarray:
     """[H, W, C] -> [H*f, W*f, C] by pixel repetition (exports at 2x / 4x stay crisp)."""
     if factor == 1:

@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.engine.drag import DragSpec, decode_mask, drag, dragged_state, encode_mask, step_frame, video_scale
+from explorer.engine.drag import STEP_VIDEO_FPS, DragSpec, decode_mask, drag, dragged_state, encode_mask, step_frame
+from explorer.engine.images import watchable_factor
 from explorer.engine.render import Renderer
 from explorer.errors import ExplorerError
 from explorer.gui.widgets import SpinBox
 from explorer.video.encoders import format_of, open_writer
 
-VIDEO_FPS = 30
 
 HANDLE_COLOUR, TARGET_COLOUR, MASK_TINT = QColor(235, 50, 50), QColor(50, 110, 255), QColor(255, 210, 0, 90)
 GRAB_DISTANCE = 8.0  # widget points: a press this near a point moves it
@@ -292,10 +292,10 @@ class DragTool:
         path = self.ask_video_path()
         if not path:
             return False
-        size = self._size() * video_scale(self._size())
+        size = self._size() * watchable_factor(self._size())
         try:
             # the file dialog has asked before replacing a file
-            self._writer = open_writer(path, format_of(path), VIDEO_FPS, size, size, overwrite=True)
+            self._writer = open_writer(path, format_of(path), STEP_VIDEO_FPS, size, size, overwrite=True)
         except (ExplorerError, OSError) as exc:
             self.ctx.show_error(f"Drag: cannot record the steps: {exc}")
             return False

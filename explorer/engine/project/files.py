@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from explorer.engine.project.optimize import ProjectionResult
+from explorer.engine.images import upscale_nearest, watchable_factor
 from explorer.errors import UsageError
 from explorer.fileio import atomic_write_text
 from explorer.formats import Model, sha256_of
@@ -62,18 +63,15 @@ class ProjectionVideo:
     enlarged by pixel repetition to at least 256 pixels high so that the video is watchable."""
 
     FPS = 10
-    MIN_HEIGHT = 256
 
     def __init__(self, path: str | Path, resolution: int, overwrite: bool):
         from explorer.video.encoders import open_writer
 
-        self.factor = max(1, -(-self.MIN_HEIGHT // resolution))
+        self.factor = watchable_factor(resolution)
         side = resolution * self.factor
         self.writer = open_writer(Path(path), "mp4", self.FPS, 2 * side, side, overwrite=overwrite)
 
     def add(self, frame) -> None:
-        from explorer.engine.images import upscale_nearest
-
         rgb = frame if frame.shape[-1] == 3 else frame.repeat(3, axis=-1)
         self.writer.write(upscale_nearest(rgb, self.factor))
 
