@@ -11,7 +11,7 @@ import torch
 from explorer.engine.describe import ModelDescription
 from explorer.engine.devices import DEVICES, resolve_device
 from explorer.engine.params import ParamRegistry
-from explorer.engine.state import MAX_SEED, State
+from explorer.engine.state import State
 from explorer.errors import ParamError, UsageError
 from explorer.formats import BUNDLED_MODEL
 

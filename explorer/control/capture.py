@@ -18,8 +18,6 @@ import threading
 import time
 from typing import Callable
 
-import numpy as np
-
 from explorer.control.audio import AudioAnalyser, import_av
 from explorer.control.hub import ControlHub
 from explorer.errors import UsageError

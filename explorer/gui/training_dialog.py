@@ -44,7 +44,6 @@ from explorer.engine.jobs import Job
 from explorer.gui.canvas import qimage_from_array
 from explorer.gui.ui_jobs import UiJobRunner
 from explorer.train import preflight
-from explorer.train.dataset import TRANSFORMS
 from explorer.train.options import Option, TrainOptions
 from explorer.train import launch
 from explorer.train import run_reader as rr
