@@ -121,10 +121,12 @@ class Document:
         self.model = model
         fitted = fit_state(state if state is not None else self.state, model)
         self.history.clear()
-        self._apply(fitted.state)
-        assignments = list(assignments)
-        if assignments:
-            self._apply(apply_assignments(self.state, model, assignments))
+        try:  # one change for the listeners (one render), whatever the assignments are
+            final = apply_assignments(fitted.state, model, assignments)
+        except ExplorerError:
+            self._apply(fitted.state)
+            raise
+        self._apply(final)
         return fitted.notes
 
     def _apply(self, state: State) -> None:
