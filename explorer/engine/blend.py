@@ -16,7 +16,6 @@ CLI's ``explorer blend`` and the window's "Save blended model..."). ``identify_m
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from explorer.engine.state import BLEND_MAPPINGS, BLEND_MODES, Blend
 from explorer.errors import ModelError, UnsupportedArchitecture
 from explorer.formats import Model, load_model, native, resolve_model_path, sha256_of
 from explorer.formats.validate import name_difference
+from explorer.models import copy_without_hooks
 
 # Buffers that belong to a layer's learned state rather than to its fixed set-up: lerped like parameters.
 LERPED_BUFFERS = ("magnitude_ema",)
@@ -112,21 +112,6 @@ def _layer_of(tensor_name: str, layer_names: Sequence[str]) -> int:
     raise ValueError(f"synthesis tensor {tensor_name} belongs to no layer of layer_infos()")
 
 
-def _copy_without_hooks(module: torch.nn.Module) -> torch.nn.Module:
-    """A deep copy of ``module`` whose submodules carry no hooks.
-
-    The window's render worker hooks the open generator's modules with its own bound methods (to abandon
-    superseded renders); copying them would copy the worker, which cannot be copied, and the copy is
-    rendered by whoever holds it. deepcopy's memo maps each hook table to a fresh empty one instead.
-    """
-    memo = {}
-    for sub in module.modules():
-        for name, table in vars(sub).items():
-            if name.endswith("hooks") and isinstance(table, dict):
-                memo[id(table)] = type(table)()
-    return copy.deepcopy(module, memo)
-
-
 class ModelBlend:
     """A blended copy of generator A, kept up to date from A's and B's weights, all on A's device.
 
@@ -136,7 +121,7 @@ class ModelBlend:
 
     def __init__(self, gen_a: torch.nn.Module, gen_b: torch.nn.Module):
         device = next(gen_a.parameters()).device
-        self.generator = _copy_without_hooks(gen_a)
+        self.generator = copy_without_hooks(gen_a)
         self.layer_infos = list(gen_a.layer_infos())
         layer_names = [info.name for info in self.layer_infos]
         tensors_a, tensors_b = gen_a.state_dict(), gen_b.state_dict()

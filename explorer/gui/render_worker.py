@@ -17,7 +17,6 @@ renders give way to any main render at once and are redone afterwards.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 import time
@@ -34,6 +33,7 @@ from PySide6.QtGui import QImage
 from explorer.engine.describe import describe
 from explorer.engine.devices import resolve_device
 from explorer.engine.state import State
+from explorer.models import copy_without_hooks
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
 
@@ -100,7 +100,6 @@ class RenderWorker(QThread):
         self._current: _Job | None = None
         self._current_started = 0.0
         self._abandoned_last = False
-        self._hooks: list = []  # handles of the checkpoint hooks on the open model's synthesis
 
     # ---- called from the UI thread (never block) -------------------------------------------------------
     def request_render(self, state: State, seq: int, key: str = "render") -> None:
@@ -190,9 +189,8 @@ class RenderWorker(QThread):
             self.busyChanged.emit(False)
         g = model.generator
         info = dataclasses.replace(describe(model), device=str(renderer.device))
-        for handle in self._hooks:  # the previous model's; it may live on in a job's copy
-            handle.remove()
-        self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in g.synthesis.modules()]
+        for module in g.synthesis.modules():
+            module.register_forward_pre_hook(self._checkpoint)
         self.renderer = renderer
         self._expected_s = None
         self.generation += 1
@@ -256,13 +254,7 @@ class RenderWorker(QThread):
         its own weights, without this thread's checkpoint hooks, which would abandon the job's forward
         passes whenever a render is pending."""
         model = self.renderer.model
-        for handle in self._hooks:
-            handle.remove()
-        try:
-            generator = copy.deepcopy(model.generator)
-        finally:
-            self._hooks = [m.register_forward_pre_hook(self._checkpoint) for m in model.generator.synthesis.modules()]
-        return dataclasses.replace(model, generator=generator, notes=list(model.notes))
+        return dataclasses.replace(model, generator=copy_without_hooks(model.generator), notes=list(model.notes))
 
     def _call(self, job: _Job) -> None:
         try:

@@ -19,6 +19,7 @@ A generator is described by a JSON-serialisable *config* dict: ``{"arch": "style
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -57,3 +58,19 @@ def build_generator(config: dict) -> torch.nn.Module:
     else:
         raise ValueError(f"unknown generator architecture {arch!r} (supported: {', '.join(ARCHITECTURES)})")
     return Generator(**kwargs)
+
+
+def copy_without_hooks(module: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of ``module`` whose submodules carry no hooks.
+
+    The window's render worker hooks the open generator's modules with its own bound methods (to abandon
+    superseded renders); copying them would copy the worker, which cannot be copied, and the copy (a blend,
+    a job's private model) is run by whoever holds it. deepcopy's memo maps each hook table to a fresh
+    empty one instead, so the original keeps its hooks throughout.
+    """
+    memo = {}
+    for sub in module.modules():
+        for name, table in vars(sub).items():
+            if name.endswith("hooks") and isinstance(table, dict):
+                memo[id(table)] = type(table)()
+    return copy.deepcopy(module, memo)
