@@ -362,7 +362,8 @@ class DirectionsDock(QWidget):
         if not self._sefa_pending:
             return
         self._sefa_pending = False
-        self._run("SeFa directions", lambda job, model: sefa_sets_at_open(model, ctx=job), self._add_sefa_sets)
+        self._run("SeFa directions", lambda job, model: sefa_sets_at_open(model, ctx=job), self._add_sefa_sets,
+                  lambda sets: f"{len(sets)} sets of {len(sets[0][1])} directions")
 
     def _add_sefa_sets(self, sets: list[tuple[str, DirectionSet]]) -> None:
         shown = self.set_combo.currentText()
@@ -371,19 +372,20 @@ class DirectionsDock(QWidget):
         index = self.set_combo.findText(shown)  # a restored set stays in front; else SeFa over all rows
         self.set_combo.setCurrentIndex(index if shown and index >= 0 else self.set_combo.findText(SEFA.format("all rows")))
 
-    def _run(self, name: str, fn, show) -> None:
-        """A direction-finding job ``fn(job_ctx, model) -> DirectionSet`` on a private copy of the model;
-        ``show(dset)`` lists its set when it ends, unless another model was opened meanwhile. Progress goes
-        to the status line; a failure to the banner, and nothing changes."""
+    def _run(self, name: str, fn, show, summary=lambda dset: f"{len(dset)} directions") -> None:
+        """A direction-finding job ``fn(job_ctx, model) -> DirectionSet`` (or what ``show`` takes) on a
+        private copy of the model; ``show(result)`` lists it when it ends, unless another model was opened
+        meanwhile, and ``summary(result)`` says what was found. Progress goes to the status line; a failure
+        to the banner, and nothing changes."""
         generation = self._model_generation
 
         def current() -> bool:
             return generation == self._model_generation
 
-        def done(dset: DirectionSet) -> None:
+        def done(result) -> None:
             if current():
-                show(dset)
-                self.ctx.show_status(f"{name}: {len(dset)} directions")
+                show(result)
+                self.ctx.show_status(f"{name}: {summary(result)}")
 
         def failed(text: str) -> None:
             if current():
