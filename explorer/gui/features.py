@@ -222,7 +222,7 @@ class FeatureContext(QObject):
 
     def handle_file(self, path: str) -> bool:
         """Give ``path`` to the first feature that takes it (the window calls this)."""
-        suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+        suffix = Path(path).suffix.lower()
         return any(handler(path) for suffixes, handler in self._file_handlers if suffix in suffixes)
 
     def handled_suffixes(self) -> set[str]:
