@@ -837,10 +837,10 @@ class MainWindow(QMainWindow):
             return
         self._restore_session(session)
 
-    def _restore_session(self, session: Session, network: str | None = None) -> None:
+    def _restore_session(self, session: Session) -> None:
         for error in self.document.restore_parts(session):  # one bad part must not lose the rest
             self.show_error(error)
-        model = network or session.model
+        model = session.model
         same = self.model_info is not None and model is not None and Path(model).resolve() == self.model_info.path
         if model and not same:
             self.open_model(model, state=session.state)
