@@ -162,3 +162,14 @@ def test_gif_frame_delays_add_up_to_the_frame_rate(tmp_path):
                 gif.seek(k)
                 delays.append(gif.info["duration"])
         assert len(delays) == frames and sum(delays) == 2000, (fps, delays)
+
+
+def test_the_timeline_boxes_take_the_wheel_only_with_focus(qtbot, window):
+    panel = window.features["timeline_panel"]
+    window.canvas.setFocus()
+    fps = panel.fps.value()
+    wheel(panel.fps)
+    assert panel.fps.value() == fps
+    panel.fps.setFocus()
+    wheel(panel.fps)
+    assert panel.fps.value() != fps

@@ -26,14 +26,15 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QMenu, QPushButton, QSlider, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
+    QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
 
 from explorer.engine.state import State
 from explorer.errors import ExplorerError
 from explorer.gui.canvas import qimage_from_array
 from explorer.gui.state_drag import accept_state_drops
+from explorer.gui.widgets import ComboBox, DoubleSpinBox, Slider
 from explorer.video import recipes
 from explorer.video.easing import EASINGS
 from explorer.video.timeline import KINDS, Keyframe, Timeline
@@ -110,7 +111,7 @@ class TimelinePanel(QWidget):
         self.right_button = button("\u25b6", lambda: self.move_selected(+1), "keyframeRight", "Move later")
         for b in (self.left_button, self.right_button):
             b.setFixedWidth(self.fontMetrics().horizontalAdvance("\u25c0") + 24)
-        self.kind = QComboBox()
+        self.kind = ComboBox()
         self.kind.setObjectName("timelineKind")
         self.kind.addItems(list(KINDS))
         self.kind.setToolTip("linear: straight in W; slerp: great circle in Z between seeds; cubic: smooth spline")
@@ -118,7 +119,7 @@ class TimelinePanel(QWidget):
         self.loop = QCheckBox("Loop")
         self.loop.setObjectName("timelineLoop")
         self.loop.toggled.connect(lambda on: self._edit(self.timeline.replace(loop=on), "Loop"))
-        self.fps = QDoubleSpinBox()
+        self.fps = DoubleSpinBox()
         self.fps.setObjectName("timelineFps")
         self.fps.setRange(1, 240)
         self.fps.setSuffix(" fps")
@@ -167,7 +168,7 @@ class TimelinePanel(QWidget):
         self.keys.currentRowChanged.connect(lambda _: self._refresh_selected())
         self.keys.itemDoubleClicked.connect(lambda item: self.show_keyframe(self.keys.row(item)))
 
-        self.duration = QDoubleSpinBox()
+        self.duration = DoubleSpinBox()
         self.duration.setObjectName("keyframeDuration")
         self.duration.setRange(0.0, 3600.0)
         self.duration.setDecimals(2)
@@ -175,11 +176,11 @@ class TimelinePanel(QWidget):
         self.duration.setSuffix(" s")
         self.duration.setToolTip("Seconds from this keyframe to the next (with Loop, the last one's goes back to the first)")
         self.duration.valueChanged.connect(self._duration_changed)
-        self.easing = QComboBox()
+        self.easing = ComboBox()
         self.easing.setObjectName("keyframeEasing")
         self.easing.addItems(list(EASINGS))
         self.easing.currentTextChanged.connect(self._easing_changed)
-        self.scrub = QSlider(Qt.Horizontal)
+        self.scrub = Slider(Qt.Horizontal)
         self.scrub.setObjectName("timelineScrub")
         self.scrub.valueChanged.connect(self.scrub_to)
         self.time_label = QLabel()

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -32,7 +31,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -43,6 +41,7 @@ from explorer.errors import ExplorerError, UsageError
 from explorer.engine.jobs import Job
 from explorer.gui.canvas import qimage_from_array
 from explorer.gui.ui_jobs import UiJobRunner
+from explorer.gui.widgets import ComboBox, DoubleSpinBox, SpinBox
 from explorer.train import preflight
 from explorer.train.options import Option, TrainOptions
 from explorer.train import launch
@@ -104,15 +103,15 @@ def option_widget(meta: Option) -> QWidget:
     if meta.kind == "bool":
         widget = QCheckBox(meta.help)
     elif meta.kind == "choice" or meta.power_of_two:
-        widget = QComboBox()
+        widget = ComboBox()
         low, high = int(meta.low or 1), int(meta.high or 1)
         widget.addItems(list(meta.choices) if meta.kind == "choice"
                         else [str(2**k) for k in range(low.bit_length() - 1, high.bit_length())])
     elif meta.kind == "int":
-        widget = QSpinBox()
+        widget = SpinBox()
         widget.setRange(int(meta.low or 0) + meta.above, int(min(meta.high or SPIN_MAX, SPIN_MAX)))
     else:
-        widget = QDoubleSpinBox()
+        widget = DoubleSpinBox()
         widget.setDecimals(DECIMALS)
         widget.setRange((meta.low or 0.0) + (10**-DECIMALS if meta.above else 0.0), min(meta.high or SPIN_MAX, SPIN_MAX))
         widget.setSingleStep(0.05 if (meta.high or SPIN_MAX) <= 1 else 1.0)
