@@ -138,6 +138,7 @@ class DirectionsDock(QWidget):
         self.rows: list[DirectionRow] = []
         self.row_buttons = QButtonGroup(self)
         self._previews_asked: dict[int, object] = {}  # slot -> the state last asked for
+        self._previews_shown: dict[int, object] = {}  # slot -> the state its thumbnail shows
         self._model_generation = 0  # models opened so far: a job's set is for the model it started on
         self._sefa_pending = False
         self._jobs: list = []  # JobHandles of this model's direction jobs
@@ -349,6 +350,7 @@ class DirectionsDock(QWidget):
             handle.cancel()
         self._jobs = []
         self._previews_asked.clear()
+        self._previews_shown.clear()
         for thumb in self.previews:
             thumb.clear()
         self._enable(True)
@@ -557,6 +559,11 @@ class DirectionsDock(QWidget):
         slot = int(result.key[len(PREVIEW_KEY):])
         if self._previews_asked.get(slot) == result.state:  # not a result for an earlier selection
             self.previews[slot].set_array(result.image)
+            self._previews_shown[slot] = result.state
+
+    def previews_current(self) -> bool:
+        """Whether every preview shows the state last asked for (a new selection or range re-asks)."""
+        return bool(self._previews_asked) and self._previews_shown == self._previews_asked
 
 
 def install(ctx) -> DirectionsDock:
